@@ -1,0 +1,196 @@
+# vipvault - build, test, demo, benchmarks and fuzzing.
+#
+#   make demo     the whole story on a throw-away dev vault
+#   make test     every test (unit, integration, end-to-end)
+#   make asan     the suite under AddressSanitizer + UBSan
+#   make valgrind the integration suite under valgrind (leaks are errors)
+#   make bench    figures against raw SQLCipher / libsodium baselines
+#   make fuzz     libFuzzer targets (FUZZ_SECONDS each)
+#   make install  PREFIX=/usr/local DESTDIR=
+#
+# Quiet unless V=1.  `make deps` installs missing Debian packages; test and
+# demo run it first, so a fresh Debian 12 machine needs nothing else.
+
+VERSION   = 0.1.0
+SOVERSION = 0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+FUZZ_SECONDS ?= 60
+
+CC       ?= cc
+PKGS      = libsodium sqlcipher p11-kit-1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	   -Wstrict-prototypes -Wwrite-strings -Wformat=2 \
+	   -Wimplicit-fallthrough -Wpointer-arith -Wvla
+HARDEN   = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+OPT     ?= -O2 -g
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) \
+	   -Iinclude -I. $(PKG_CFLAGS)
+LDFLAGS += -Wl,-z,relro -Wl,-z,now
+LIBS     = $(PKG_LIBS)
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+LIB_SRCS  = $(sort $(wildcard vault/*.c hsm/*.c))
+CLI_SRCS  = $(sort $(wildcard cli/*.c))
+TEST_SRCS = $(sort $(wildcard tests/test_*.c))
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  = $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+STATIC_LIB = $(BUILD)/libvipvault.a
+SHARED_LIB = $(BUILD)/libvipvault.so.$(VERSION)
+CLI_BIN    = $(BUILD)/vipvault
+
+DEB_PKGS = build-essential pkg-config libsodium-dev libsqlcipher-dev \
+	   libp11-kit-dev p11-kit softhsm2 libfido2-dev libcmocka-dev \
+	   sqlcipher clang libclang-rt-14-dev valgrind
+
+.PHONY: all deps test unit e2e demo asan valgrind bench fuzz install \
+	uninstall clean check-deps
+.SUFFIXES:
+
+all: $(CLI_BIN) $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/vipvault.pc
+
+# ------------------------------------------------------------ dependencies
+# Installs only what is missing; uses sudo when not root.
+deps:
+	$(Q)missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends $$missing; \
+	fi
+
+# ------------------------------------------------------------------ build
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR    $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS) vault/vipvault.map
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) -shared -Wl,-soname,libvipvault.so.$(SOVERSION) \
+	  -Wl,--version-script=vault/vipvault.map $(LDFLAGS) \
+	  -o $@ $(LIB_OBJS) $(LIBS)
+	$(Q)ln -sf libvipvault.so.$(VERSION) $(BUILD)/libvipvault.so.$(SOVERSION)
+	$(Q)ln -sf libvipvault.so.$(VERSION) $(BUILD)/libvipvault.so
+
+$(CLI_BIN): $(CLI_OBJS) $(STATIC_LIB)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(LIBS)
+
+$(BUILD)/vipvault.pc: vipvault.pc.in Makefile
+	@mkdir -p $(BUILD)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/tests/%: tests/%.c tests/testlib.c tests/testlib.h $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST  $@")
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< tests/testlib.c $(STATIC_LIB) \
+	  $(LDFLAGS) $(LIBS) $$(pkg-config --libs cmocka)
+
+# ------------------------------------------------------------------ tests
+# Every test makes its own SoftHSM2 token in a temporary directory.
+unit: $(TEST_BINS)
+	$(Q)fail=0; for t in $(TEST_BINS); do \
+	  echo "== $$t"; $(TEST_WRAP) $$t || { echo "FAILED: $$t"; fail=1; }; \
+	done; exit $$fail
+
+e2e: $(CLI_BIN)
+	$(Q)fail=0; for t in tests/e2e/*.sh; do \
+	  echo "== $$t"; VIPVAULT=$(abspath $(CLI_BIN)) $(E2E_WRAP) bash $$t || \
+	    { echo "FAILED: $$t"; fail=1; }; \
+	done; exit $$fail
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory e2e
+	@echo "all tests passed"
+
+# Sanitizers: a separate build tree so objects never mix.
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" \
+	  ASAN_OPTIONS=detect_leaks=1 all unit e2e
+
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+	   --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+valgrind: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-vg OPT="-O1 -g" \
+	  TEST_WRAP="$(VALGRIND)" unit
+
+# ------------------------------------------------------------------ demo
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)VIPVAULT=$(abspath $(CLI_BIN)) bash docs/demo.sh
+
+# ------------------------------------------------------------ benchmarks
+$(BUILD)/bench: tests/bench/bench.c $(STATIC_LIB)
+	@mkdir -p $(BUILD)
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(STATIC_LIB) $(LDFLAGS) $(LIBS)
+
+bench: deps $(BUILD)/bench
+	$(Q)$(BUILD)/bench
+
+# -------------------------------------------------------------- fuzzing
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Iinclude -I. \
+	      $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz: deps $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build-fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+# ------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/vipvault
+	install -m 0644 include/vipvault.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libvipvault.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvipvault.so.$(SOVERSION)
+	ln -sf libvipvault.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvipvault.so
+	install -m 0644 $(BUILD)/vipvault.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 0644 docs/vipvault.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vipvault \
+	  $(DESTDIR)$(PREFIX)/include/vipvault.h \
+	  $(DESTDIR)$(PREFIX)/lib/libvipvault.* \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/vipvault.pc \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/vipvault.1
+
+clean:
+	rm -rf build build-asan build-vg build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

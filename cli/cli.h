@@ -1,0 +1,99 @@
+/*
+ * cli.h - what the vipvault subcommands share.
+ */
+#ifndef VV_CLI_H
+#define VV_CLI_H
+
+#include <stdio.h>
+
+#include "vipvault.h"
+
+/* Exit codes: stable, documented in docs/vipvault.1. */
+enum {
+	VV_EXIT_OK = 0,
+	VV_EXIT_USAGE = 1,
+	VV_EXIT_DENIED = 2,
+	VV_EXIT_NOT_FOUND = 3,
+	VV_EXIT_BAD_INPUT = 4,
+	VV_EXIT_INTEGRITY = 5,
+	VV_EXIT_HSM = 6,
+	VV_EXIT_FAILURE = 7
+};
+
+struct cli {
+	const char *vault_dir;	/* --vault or VIPVAULT_DIR */
+	int json;		/* --json */
+	const char *cmd;	/* for messages */
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(struct cli *, int, char **);
+	const char *summary;
+};
+
+/* Exit code for a library error. */
+int cli_exit_code(int err);
+/* Prints "vipvault CMD: message" to stderr and returns the exit code. */
+int cli_fail(const struct cli *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int cli_usage_error(const struct cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Opens the vault named by --vault / VIPVAULT_DIR; prints the failure. */
+int cli_open(const struct cli *c, vv_vault **v);
+/* Fails with the vault's message. */
+int cli_vault_fail(const struct cli *c, vv_vault *v, int err);
+/* The bearer token from --token, --token-file or VIPVAULT_TOKEN into out
+ * (VV_TOKEN_MAX bytes); prints the failure. */
+int cli_token(const struct cli *c, const char *opt, const char *file,
+    char *out);
+/* "12345.67" for 1234567 minor units. */
+void cli_amount(char *out, size_t outlen, int64_t minor);
+/* Parses a decimal amount in major units to minor units; -1 if bad. */
+int cli_parse_amount(const char *s, int64_t *minor);
+/* 1 if argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+int cmd_init(struct cli *, int, char **);
+int cmd_import(struct cli *, int, char **);
+int cmd_add(struct cli *, int, char **);
+int cmd_get(struct cli *, int, char **);
+int cmd_find(struct cli *, int, char **);
+int cmd_list(struct cli *, int, char **);
+int cmd_tiers(struct cli *, int, char **);
+int cmd_role(struct cli *, int, char **);
+int cmd_token(struct cli *, int, char **);
+
+/* ---------------------------------------------------------- json.c */
+
+/* A streaming JSON writer: no intermediate tree, strings escaped. */
+struct jw {
+	FILE *fp;
+	int depth;
+	int need_comma[32];
+};
+void jw_init(struct jw *w, FILE *fp);
+void jw_obj(struct jw *w);
+void jw_obj_end(struct jw *w);
+void jw_arr(struct jw *w);
+void jw_arr_end(struct jw *w);
+void jw_key(struct jw *w, const char *key);
+void jw_str(struct jw *w, const char *s);	/* NULL -> null */
+void jw_int(struct jw *w, long long n);
+void jw_bool(struct jw *w, int b);
+void jw_end(struct jw *w);			/* final newline */
+
+/* ------------------------------------------------------- progress.c */
+
+/* A progress bar on stdout, drawn only when stdout is a terminal. */
+struct progress {
+	int tty;
+	const char *label;
+	long long last_ms;
+	int drawn;
+};
+void progress_init(struct progress *p, const char *label);
+void progress_update(void *arg, uint64_t done, uint64_t total);
+void progress_done(struct progress *p);
+
+#endif /* VV_CLI_H */

@@ -1,0 +1,31 @@
+/*
+ * testlib.h - helpers shared by the cmocka suites: temporary directories
+ * and file snapshots.  Every suite that needs an HSM creates its own
+ * SoftHSM2 token inside a temporary directory, so suites never share state.
+ */
+#ifndef VV_TESTLIB_H
+#define VV_TESTLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Creates a fresh directory under $TMPDIR (or /tmp); malloc'd path. */
+char *tl_tmpdir(const char *tag);
+/* Removes path recursively (ignores errors). */
+void tl_rmrf(const char *path);
+/* Joins a and b with '/' into a malloc'd string. */
+char *tl_join(const char *a, const char *b);
+/* Writes len bytes of data to path (mode 0600); 0 on success. */
+int tl_write_file(const char *path, const void *data, size_t len);
+/* Reads a whole file; malloc'd, NUL-terminated; NULL on error. */
+char *tl_read_file(const char *path, size_t *len);
+/* BLAKE2b-256 of a file's content into out; 0 on success, -1 if absent. */
+int tl_hash_file(const char *path, uint8_t out[32]);
+/* Returns 1 if needle (len bytes) occurs in any regular file under dir,
+ * skipping files whose name equals skip (may be NULL). */
+int tl_dir_contains(const char *dir, const void *needle, size_t len,
+    const char *skip);
+/* Copies directory src to dst (dst must not exist); 0 on success. */
+int tl_copy_dir(const char *src, const char *dst);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * envelope.c - one field class under one data key.
+ *
+ * A class (identity, contact, profile, masked) is encrypted as one
+ * XChaCha20-Poly1305 message: its fields joined, each ending in NUL.  The
+ * associated data names the vault, the record's row id, the key domain
+ * (the tier it was sealed for), the class, the domain key version and the
+ * data key id, so a ciphertext moved to another row, class or tier, or
+ * paired with another data key, does not authenticate.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault/internal.h"
+
+#define FIELD_AAD "vipvault/field/v1"
+#define AAD_LEN (sizeof(FIELD_AAD) - 1 + VV_ID_LEN + 8 + 1 + 1 + 4 + 8)
+#define NPUB crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+int
+vv_buf_reserve(struct vv_buf *b, size_t cap)
+{
+	uint8_t *p;
+
+	if (cap <= b->cap)
+		return VV_OK;
+	if (cap < 2 * b->cap)
+		cap = 2 * b->cap;
+	/* No realloc: the old block must be wiped, not left to the heap. */
+	if ((p = malloc(cap)) == NULL)
+		return VV_ERR_NOMEM;
+	if (b->p != NULL) {
+		memcpy(p, b->p, b->len);
+		sodium_memzero(b->p, b->cap);
+		free(b->p);
+	}
+	b->p = p;
+	b->cap = cap;
+	return VV_OK;
+}
+
+void
+vv_buf_free(struct vv_buf *b)
+{
+	if (b->p != NULL) {
+		sodium_memzero(b->p, b->cap);
+		free(b->p);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+static void
+make_aad(const struct vv_env_ctx *c, uint8_t aad[AAD_LEN])
+{
+	size_t n = sizeof(FIELD_AAD) - 1;
+
+	memcpy(aad, FIELD_AAD, n);
+	memcpy(aad + n, c->vault_id, VV_ID_LEN);
+	n += VV_ID_LEN;
+	vv_put_be64(aad + n, (uint64_t)c->record_id);
+	n += 8;
+	aad[n++] = (uint8_t)c->domain;
+	aad[n++] = (uint8_t)c->cls;
+	vv_put_be32(aad + n, c->version);
+	n += 4;
+	vv_put_be64(aad + n, (uint64_t)c->dk_id);
+}
+
+size_t
+vv_env_plain_len(const struct vv_class_text *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < VV_CLASS_FIELDS; i++)
+		n += t->len[i] + 1;
+	return n;
+}
+
+int
+vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
+    const uint8_t *nonce, const struct vv_class_text *t, struct vv_buf *out)
+{
+	uint8_t aad[AAD_LEN];
+	size_t i, plen = vv_env_plain_len(t), off = NPUB;
+	int r;
+
+	if ((r = vv_buf_reserve(out, NPUB + plen + ABYTES)) != VV_OK)
+		return r;
+	memcpy(out->p, nonce, NPUB);
+	for (i = 0; i < VV_CLASS_FIELDS; i++) {
+		if (t->len[i] > 0)
+			memcpy(out->p + off, t->f[i], t->len[i]);
+		off += t->len[i];
+		out->p[off++] = '\0';
+	}
+	make_aad(ctx, aad);
+	/* In place: the plaintext never exists outside this buffer. */
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out->p + NPUB, NULL,
+	    out->p + NPUB, plen, aad, sizeof(aad), NULL, nonce, key) != 0)
+		return VV_ERR_INTERNAL;
+	out->len = NPUB + plen + ABYTES;
+	return VV_OK;
+}
+
+/* The plaintext must be exactly VV_CLASS_FIELDS NUL-terminated strings. */
+static int
+split_fields(uint8_t *plain, size_t plen, struct vv_class_text *t)
+{
+	size_t i, start = 0, field = 0;
+
+	for (i = 0; i < plen; i++) {
+		if (plain[i] != '\0')
+			continue;
+		if (field == VV_CLASS_FIELDS)
+			return VV_ERR_INTEGRITY;
+		t->f[field] = (const char *)plain + start;
+		t->len[field++] = i - start;
+		start = i + 1;
+	}
+	return field == VV_CLASS_FIELDS && start == plen ? VV_OK :
+	    VV_ERR_INTEGRITY;
+}
+
+int
+vv_env_open(const struct vv_env_ctx *ctx, const uint8_t *key,
+    const uint8_t *blob, size_t bloblen, uint8_t *plain,
+    struct vv_class_text *t)
+{
+	uint8_t aad[AAD_LEN];
+	unsigned long long plen = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (bloblen < VV_ENV_OVERHEAD)
+		return VV_ERR_INTEGRITY;
+	make_aad(ctx, aad);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL,
+	    blob + NPUB, bloblen - NPUB, aad, sizeof(aad), blob, key) != 0)
+		return VV_ERR_INTEGRITY;
+	if (split_fields(plain, (size_t)plen, t) != VV_OK) {
+		sodium_memzero(plain, (size_t)plen);
+		memset(t, 0, sizeof(*t));
+		return VV_ERR_INTEGRITY;
+	}
+	return VV_OK;
+}

@@ -1,0 +1,322 @@
+/*
+ * internal.h - what the vault's modules share and the public API hides.
+ *
+ * Key material lives only in sodium_malloc'd memory reached from these
+ * structures; every *_free wipes it.  See docs/design.md for the
+ * hierarchy these types implement.
+ */
+#ifndef VV_INTERNAL_H
+#define VV_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "vipvault.h"
+#include "hsm/p11.h"
+
+#define VV_ID_LEN        16u	/* vault id, bytes */
+#define VV_KEY_LEN       32u
+#define VV_IDX_LEN       16u	/* blind index, bytes */
+#define VV_ERRMSG_MAX    320u
+#define VV_NAME_MAX      64u	/* role, user, owner names */
+#define VV_EXTID_MAX     128u
+#define VV_BATCH_RECORDS 1024u	/* records sharing one data key */
+#define VV_SCHEMA_VERSION 1
+#define VV_FIELD_MAX     65536u	/* bytes in one field */
+
+/*
+ * Key domains: one X25519 key pair each.  A tier's records are sealed in
+ * the domain with the tier's number; VIP contacts in their own domain,
+ * whose private key is never stored whole.
+ */
+enum vv_domain {
+	VV_DOM_BASIC = 1,
+	VV_DOM_STANDARD = 2,
+	VV_DOM_VIP = 3,
+	VV_DOM_VIP_CONTACT = 4,
+	VV_DOM_COUNT = 5	/* array size; index 0 unused */
+};
+
+/* Field classes: the unit of encryption. */
+enum vv_class {
+	VV_CLASS_IDENTITY = 1,	/* name */
+	VV_CLASS_CONTACT = 2,	/* phone, email, address */
+	VV_CLASS_PROFILE = 3,	/* notes, preferences */
+	VV_CLASS_MASKED = 4,	/* masked phone, email, address */
+	VV_CLASS_COUNT = 5
+};
+
+struct vv_domain_key {
+	int present;
+	uint32_t version;
+	uint8_t pk[crypto_box_PUBLICKEYBYTES];
+};
+
+struct vv_vault {
+	char *dir;
+	uint8_t id[VV_ID_LEN];
+	char id_hex[2 * VV_ID_LEN + 1];
+	char *hsm_uri;		/* as configured; "dev" for a dev token */
+	vv_p11 *p11;
+	sqlite3 *db;
+	uint8_t *index_key;	/* sodium_malloc, VV_KEY_LEN */
+	struct vv_domain_key dom[VV_DOM_COUNT];
+	vv_policy policy;
+	char errmsg[VV_ERRMSG_MAX];
+};
+
+/* ------------------------------------------------------------- err.c */
+
+/* Records a printf-style message on v and returns err. */
+int vv_fail(vv_vault *v, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps a SQLite result to a vv_err and records what failed (the SQLite
+ * message never holds row values: we bind every value). */
+int vv_fail_db(vv_vault *v, int rc, const char *what);
+
+/* ------------------------------------------------------------ conf.c */
+
+struct vv_conf {
+	uint8_t id[VV_ID_LEN];
+	char *hsm;		/* "dev" or a pkcs11: URI, malloc'd */
+};
+
+int vv_conf_parse(const char *text, size_t len, struct vv_conf *c,
+    char *errmsg, size_t errlen);
+int vv_conf_read(const char *path, struct vv_conf *c, char *errmsg,
+    size_t errlen);
+int vv_conf_write(const char *path, const struct vv_conf *c);
+void vv_conf_clear(struct vv_conf *c);
+
+/* ------------------------------------------------------------ util.c */
+
+void vv_hex(char *out, const uint8_t *in, size_t len);
+int vv_unhex(uint8_t *out, size_t outlen, const char *in);
+/* Writes data to path atomically (temp file, fsync, rename, fsync dir)
+ * with mode 0600; excl refuses to replace an existing file. */
+int vv_write_file(const char *path, const void *data, size_t len, int excl);
+/* Reads at most max bytes of a file into a malloc'd buffer. */
+int vv_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+char *vv_path(const char *dir, const char *name);
+int64_t vv_now(void);
+/* Days since 1970-01-01 of a valid YYYY-MM-DD, or -1. */
+int64_t vv_parse_date(const char *s);
+/* Whole years from date "since" to today (UTC); negative if future. */
+int vv_years_since(int64_t since_days, int64_t today_days);
+int64_t vv_today(void);
+void vv_put_be32(uint8_t *p, uint32_t v);
+void vv_put_be64(uint8_t *p, uint64_t v);
+uint32_t vv_get_be32(const uint8_t *p);
+int vv_valid_name(const char *s);
+/* Removes a directory tree (best effort; used to undo a failed create). */
+void vv_rmtree(const char *path);
+
+/* ----------------------------------------------------------- store.c */
+
+int vv_store_create(vv_vault *v, const char *path, const uint8_t *key);
+int vv_store_open(vv_vault *v, const char *path, const uint8_t *key);
+int vv_store_begin(vv_vault *v);
+int vv_store_commit(vv_vault *v);
+void vv_store_rollback(vv_vault *v);
+/* Prepares sql on v->db; on failure records the error. */
+int vv_prepare(vv_vault *v, const char *sql, sqlite3_stmt **st);
+/* Runs a statement without results. */
+int vv_exec(vv_vault *v, const char *sql);
+int vv_meta_get(vv_vault *v, const char *key, char **value);
+int vv_meta_set(vv_vault *v, const char *key, const char *value);
+
+/* ---------------------------------------------------------- schema.c */
+
+int vv_schema_migrate(vv_vault *v, int from);
+
+/* --------------------------------------------------------- keyring.c */
+
+/* The HSM labels of the vault's keys. */
+void vv_label_master(const vv_vault *v, char out[VV_P11_LABEL_MAX]);
+int vv_label_role(const vv_vault *v, const char *role,
+    char out[VV_P11_LABEL_MAX]);
+/* Creates vault.key: a fresh root secret sealed by the master key; puts
+ * the derived database key in dbkey and the index key in v. */
+int vv_keyring_create(vv_vault *v, const char *path, uint8_t *dbkey);
+int vv_keyring_open(vv_vault *v, const char *path, uint8_t *dbkey);
+
+/* ---------------------------------------------------------- domain.c */
+
+int vv_domain_create_all(vv_vault *v);
+int vv_domain_load(vv_vault *v);
+/* Unseals a domain's private key for a role (role_label non-NULL) or from
+ * the master escrow (role_label NULL) into sk (sodium_malloc'd). */
+int vv_domain_sk_for_role(vv_vault *v, int64_t role_id, const char *role,
+    int domain, uint8_t *sk);
+int vv_domain_sk_escrow(vv_vault *v, int domain, uint8_t *sk);
+int vv_domain_grant(vv_vault *v, int64_t role_id, const char *role,
+    int domain);
+int vv_tier_domain(int tier);
+int vv_contact_domain(int tier);
+
+/* --------------------------------------------------------- datakey.c */
+
+/* A reader's keys: the domain private keys it holds and a small cache of
+ * unsealed data keys.  Used by sessions and by administrative re-tiering
+ * (which holds the escrowed keys). */
+struct vv_keys;
+int vv_keys_new(struct vv_keys **out);
+void vv_keys_free(struct vv_keys **k);
+/* Takes ownership of sk (sodium_malloc'd) for domain. */
+void vv_keys_set_sk(struct vv_keys *k, int domain, uint8_t *sk);
+int vv_keys_has(const struct vv_keys *k, int domain);
+/* The data key with this id, unsealed (and cached).  Its domain must be
+ * in allowed (a mask of 1 << domain) or VV_ERR_INTEGRITY; VV_ERR_SEALED
+ * (with *domain set) when it is in a domain this reader holds no key for
+ * and that is under dual control; VV_ERR_DENIED for another missing key. */
+int vv_keys_data_key(vv_vault *v, struct vv_keys *k, int64_t dk_id,
+    unsigned allowed, int *domain, uint32_t *version, const uint8_t **key);
+
+/* A writer's current batch: one fresh data key per domain. */
+struct vv_batch;
+int vv_batch_new(vv_vault *v, struct vv_batch **out);
+void vv_batch_free(struct vv_batch **b);
+/* Starts a new batch: later writes use fresh data keys. */
+void vv_batch_rotate(struct vv_batch *b);
+/* Returns (creating on first use) the batch key for domain, its row id,
+ * key version, and a fresh nonce. */
+int vv_batch_key(vv_vault *v, struct vv_batch *b, int domain,
+    int64_t *dk_id, uint32_t *version, const uint8_t **key,
+    uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES]);
+
+/* -------------------------------------------------------- envelope.c */
+
+#define VV_ENV_OVERHEAD (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + \
+	crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define VV_CLASS_FIELDS 3u
+
+/* The plaintext of one field class: up to three strings. */
+struct vv_class_text {
+	const char *f[VV_CLASS_FIELDS];
+	size_t len[VV_CLASS_FIELDS];
+};
+
+struct vv_env_ctx {
+	const uint8_t *vault_id;
+	int64_t record_id;
+	int domain;
+	int cls;
+	uint32_t version;
+	int64_t dk_id;
+};
+
+/* A growable byte buffer; its contents are wiped when it grows or is
+ * freed, since it carries client data. */
+struct vv_buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+};
+int vv_buf_reserve(struct vv_buf *b, size_t cap);
+void vv_buf_free(struct vv_buf *b);
+
+/* Length of the plaintext of a class: the fields joined, each with its
+ * NUL.  Fields must not contain NUL bytes. */
+size_t vv_env_plain_len(const struct vv_class_text *t);
+/* Seals a class into out (nonce || ciphertext || tag), replacing its
+ * contents. */
+int vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
+    const uint8_t *nonce, const struct vv_class_text *t, struct vv_buf *out);
+/* Opens a blob into plain (capacity bloblen - VV_ENV_OVERHEAD); t points
+ * at the NUL-terminated fields inside plain.  VV_ERR_INTEGRITY if it does
+ * not authenticate or is malformed; plain is then wiped. */
+int vv_env_open(const struct vv_env_ctx *ctx, const uint8_t *key,
+    const uint8_t *blob, size_t bloblen, uint8_t *plain,
+    struct vv_class_text *t);
+
+/* ---------------------------------------------------------- policy.c */
+
+int vv_policy_tier(const vv_policy *p, int64_t spend, int64_t since_days,
+    int64_t today);
+int vv_policy_format(const vv_policy *p, char *out, size_t outlen);
+int vv_policy_parse(const char *s, vv_policy *p);
+int vv_policy_load(vv_vault *v);
+int vv_policy_store(vv_vault *v, const vv_policy *p);
+
+/* ----------------------------------------------------- record_write.c */
+
+/* A record in clear, ready to be sealed and stored. */
+struct vv_plain {
+	int64_t id;		/* the row id, chosen for new records */
+	int exists;		/* an update of an existing row */
+	const char *external_id;
+	const char *owner;
+	const char *client_since;
+	int64_t spend;
+	int tier;
+	int pinned;
+	struct vv_class_text cls[VV_CLASS_COUNT];
+	const uint8_t *phone_idx;	/* VV_IDX_LEN or NULL */
+	const uint8_t *email_idx;
+	/* Contacts to keep exactly as sealed (VIP contacts stay under dual
+	 * control when a record leaves the VIP tier). */
+	const uint8_t *keep_contact;
+	size_t keep_contact_len;
+	int64_t keep_dk_contact;
+};
+
+/* Writes records: the current batch of data keys, prepared statements
+ * and scratch buffers for one transaction. */
+struct vv_writer;
+int vv_writer_new(vv_vault *v, struct vv_writer **out);
+void vv_writer_free(struct vv_writer **w);
+/* Validates, normalises and tiers in, then stores it.  On bad input
+ * returns VV_ERR_INPUT with the message naming the field. */
+int vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
+    int *tier_out, int *inserted);
+int vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
+/* Starts a new batch of data keys every VV_BATCH_RECORDS records. */
+void vv_writer_rotate(struct vv_writer *w);
+/* Blind index of a normalised value. */
+void vv_blind_index(const vv_vault *v, const char *kind, const char *value,
+    uint8_t out[VV_IDX_LEN]);
+
+/* ------------------------------------------------------ record_read.c */
+
+/* Decrypts row into a record using keys k; the row comes from a SELECT
+ * of VV_RECORD_COLUMNS. */
+#define VV_RECORD_COLUMNS "r.id, r.external_id, r.owner, r.annual_spend, " \
+	"r.client_since, r.tier, r.pinned, r.dk_main, r.dk_contact, " \
+	"r.identity_ct, r.contact_ct, r.profile_ct, r.masked_ct"
+int vv_record_from_row(vv_vault *v, struct vv_keys *k, sqlite3_stmt *st,
+    int want_contacts, vv_record **out);
+/* Opens class cls of the row into *at (advanced past it); the data key's
+ * domain must be in allowed.  VV_ERR_SEALED for VIP contacts. */
+int vv_open_class(vv_vault *v, struct vv_keys *k, sqlite3_stmt *st, int cls,
+    unsigned allowed, uint8_t **at, struct vv_class_text *t);
+/* Columns of VV_RECORD_COLUMNS by index. */
+enum vv_record_col {
+	VV_COL_ID, VV_COL_EXTID, VV_COL_OWNER, VV_COL_SPEND, VV_COL_SINCE,
+	VV_COL_TIER, VV_COL_PINNED, VV_COL_DKMAIN, VV_COL_DKCONTACT,
+	VV_COL_IDENTITY, VV_COL_CONTACT, VV_COL_PROFILE, VV_COL_MASKED
+};
+
+/* Whether a record's contacts are sealed under the VIP contact domain. */
+int vv_record_contacts_sealed(const vv_record *r);
+int64_t vv_record_id(const vv_record *r);
+
+/* ----------------------------------------------------------- token.c */
+
+struct vv_token_info {
+	char id[17];
+	char user[VV_NAME_MAX];
+	char role[VV_NAME_MAX];
+	int64_t role_id;
+	unsigned tiers;
+	unsigned flags;
+};
+
+/* Authenticates a bearer token; VV_ERR_DENIED for any bad token, with
+ * one message whatever the reason. */
+int vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti);
+
+#endif /* VV_INTERNAL_H */

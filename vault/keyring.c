@@ -1,0 +1,134 @@
+/*
+ * keyring.c - the vault's root secret and the keys derived from it.
+ *
+ * vault.key = "VVKEY\0\0\1" || AES-GCM blob made by the HSM master key,
+ * with the vault id in the associated data, so a key file copied from
+ * another vault, or sealed by another token, fails to open.  The root
+ * secret itself never leaves guarded memory; only its derived keys (the
+ * SQLCipher key and the blind-index key) are used, each for one thing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault/internal.h"
+
+static const uint8_t magic[8] = { 'V', 'V', 'K', 'E', 'Y', 0, 0, 1 };
+#define KEYFILE_LEN (sizeof(magic) + VV_KEY_LEN + VV_P11_OVERHEAD)
+#define ROOT_AAD "vipvault/root/v1"
+
+void
+vv_label_master(const vv_vault *v, char out[VV_P11_LABEL_MAX])
+{
+	(void)snprintf(out, VV_P11_LABEL_MAX, "vv:%.16s:master", v->id_hex);
+}
+
+int
+vv_label_role(const vv_vault *v, const char *role,
+    char out[VV_P11_LABEL_MAX])
+{
+	int n = snprintf(out, VV_P11_LABEL_MAX, "vv:%.16s:role:%s",
+	    v->id_hex, role);
+
+	return n < 0 || (size_t)n >= VV_P11_LABEL_MAX ? VV_ERR_INVALID : VV_OK;
+}
+
+static void
+root_aad(const vv_vault *v, uint8_t aad[sizeof(ROOT_AAD) - 1 + VV_ID_LEN])
+{
+	memcpy(aad, ROOT_AAD, sizeof(ROOT_AAD) - 1);
+	memcpy(aad + sizeof(ROOT_AAD) - 1, v->id, VV_ID_LEN);
+}
+
+static int
+derive(vv_vault *v, const uint8_t *root, uint8_t *dbkey)
+{
+	if (v->index_key == NULL &&
+	    (v->index_key = sodium_malloc(VV_KEY_LEN)) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+	if (crypto_kdf_derive_from_key(dbkey, VV_KEY_LEN, 1, "vvstore_",
+	    root) != 0 || crypto_kdf_derive_from_key(v->index_key,
+	    VV_KEY_LEN, 2, "vvblind_", root) != 0)
+		return vv_fail(v, VV_ERR_INTERNAL, "key derivation failed");
+	return VV_OK;
+}
+
+int
+vv_keyring_create(vv_vault *v, const char *path, uint8_t *dbkey)
+{
+	uint8_t aad[sizeof(ROOT_AAD) - 1 + VV_ID_LEN];
+	uint8_t file[KEYFILE_LEN];
+	char label[VV_P11_LABEL_MAX];
+	uint8_t *root;
+	size_t bloblen = 0;
+	int r;
+
+	if ((root = sodium_malloc(VV_KEY_LEN)) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+	crypto_kdf_keygen(root);
+	vv_label_master(v, label);
+	root_aad(v, aad);
+	memcpy(file, magic, sizeof(magic));
+	r = vv_p11_seal(v->p11, label, aad, sizeof(aad), root, VV_KEY_LEN,
+	    file + sizeof(magic), &bloblen);
+	if (r != VV_OK) {
+		r = vv_fail(v, r, "sealing the root secret: %s",
+		    vv_p11_errmsg(v->p11));
+		goto out;
+	}
+	if ((r = vv_write_file(path, file, sizeof(file), 1)) != VV_OK) {
+		r = vv_fail(v, r, "writing vault.key: %s", vv_strerror(r));
+		goto out;
+	}
+	r = derive(v, root, dbkey);
+out:
+	sodium_free(root);
+	return r;
+}
+
+int
+vv_keyring_open(vv_vault *v, const char *path, uint8_t *dbkey)
+{
+	uint8_t aad[sizeof(ROOT_AAD) - 1 + VV_ID_LEN];
+	char label[VV_P11_LABEL_MAX];
+	uint8_t *file = NULL, *root = NULL;
+	size_t len = 0, rootlen = 0;
+	int r;
+
+	r = vv_read_file(path, 4096, &file, &len);
+	if (r == VV_ERR_NOT_FOUND)
+		return vv_fail(v, VV_ERR_INTEGRITY, "vault.key is missing");
+	if (r != VV_OK)
+		return vv_fail(v, r, "reading vault.key: %s", vv_strerror(r));
+	if (len != KEYFILE_LEN || memcmp(file, magic, sizeof(magic)) != 0) {
+		r = vv_fail(v, VV_ERR_INTEGRITY, "vault.key is corrupt (bad "
+		    "length or header)");
+		goto out;
+	}
+	if ((root = sodium_malloc(VV_KEY_LEN)) == NULL) {
+		r = vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+		goto out;
+	}
+	vv_label_master(v, label);
+	root_aad(v, aad);
+	r = vv_p11_unseal(v->p11, label, aad, sizeof(aad),
+	    file + sizeof(magic), len - sizeof(magic), root, &rootlen);
+	if (r == VV_ERR_INTEGRITY)
+		r = vv_fail(v, r, "vault.key does not authenticate: it is "
+		    "corrupt, or belongs to another vault or HSM key");
+	else if (r == VV_ERR_NOT_FOUND)
+		r = vv_fail(v, VV_ERR_HSM, "the HSM token has no master key "
+		    "for this vault");
+	else if (r != VV_OK)
+		r = vv_fail(v, r, "opening vault.key: %s",
+		    vv_p11_errmsg(v->p11));
+	else if (rootlen != VV_KEY_LEN)
+		r = vv_fail(v, VV_ERR_INTEGRITY, "vault.key is corrupt");
+	else
+		r = derive(v, root, dbkey);
+out:
+	if (root != NULL)
+		sodium_free(root);
+	free(file);
+	return r;
+}

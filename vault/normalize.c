@@ -1,0 +1,313 @@
+/*
+ * normalize.c - canonical phone numbers and e-mail addresses; see
+ * normalize.h.
+ *
+ * Reasons are static strings that name the rule broken.  They never
+ * quote the input: it is client data and ends up in logs.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "vipvault.h"
+#include "vault/normalize.h"
+
+#define E164_MIN 8
+#define E164_MAX 15
+/* Digits gathered before giving up: "00" + 15 digits, with room. */
+#define SCAN_MAX 24
+
+#define LOCAL_MAX 64
+#define DOMAIN_MAX 253
+#define LABEL_MAX 63
+
+static int
+refuse(const char **reason, const char *why, char *out, size_t outlen)
+{
+	if (reason != NULL)
+		*reason = why;
+	if (out != NULL && outlen > 0)
+		out[0] = '\0';
+
+	return VV_ERR_INPUT;
+}
+
+static int
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static int
+is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int
+is_alpha(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static char
+lower(char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+/* Phone scanning state. */
+struct scan {
+	char	 dig[SCAN_MAX];
+	size_t	 nd;
+	int	 plus;
+	int	 open;		/* inside parentheses */
+	size_t	 open_nd;	/* digits seen when '(' was opened */
+	int	 want_digit;	/* ')' seen, a digit must follow */
+};
+
+/* Feeds one byte of a phone number to the scanner; NULL if accepted. */
+static const char *
+scan_byte(struct scan *s, char ch)
+{
+	if (is_digit(ch)) {
+		if (s->nd == SCAN_MAX)
+			return "too many digits";
+		s->dig[s->nd++] = ch;
+		s->want_digit = 0;
+		return NULL;
+	}
+	switch (ch) {
+	case ' ': case '\t': case '-': case '.': case '/':
+		return NULL;
+	case '(':
+		/* A parenthesised area code follows a country or trunk
+		 * code; it never opens the number. */
+		if (s->open)
+			return "unbalanced parentheses";
+		if (s->nd == 0)
+			return "misplaced parenthesis";
+		s->open = 1;
+		s->open_nd = s->nd;
+		return NULL;
+	case ')':
+		if (!s->open)
+			return "unbalanced parentheses";
+		if (s->nd == s->open_nd)
+			return "empty parentheses";
+		s->open = 0;
+		s->want_digit = 1;
+		return NULL;
+	case '+':
+		return "'+' not at start";
+	default:
+		return is_alpha(ch) ? "letters not allowed" :
+		    "invalid character";
+	}
+}
+
+static const char *
+scan_phone(struct scan *s, const char *p)
+{
+	const char *why;
+
+	while (is_blank(*p))
+		p++;
+	if (*p == '\0')
+		return "empty";
+	if (*p == '+') {
+		s->plus = 1;
+		p++;
+	}
+	for (; *p != '\0'; p++)
+		if ((why = scan_byte(s, *p)) != NULL)
+			return why;
+	if (s->open)
+		return "unbalanced parentheses";
+	if (s->want_digit)
+		return "misplaced parenthesis";
+	if (s->nd == 0)
+		return s->plus ? "lone '+'" : "no digits";
+
+	return NULL;
+}
+
+int
+vv_phone_normalize(const char *in, char *out, size_t outlen,
+    const char **reason)
+{
+	struct scan s;
+	const char *why, *d;
+	size_t n;
+
+	if (in == NULL || out == NULL || outlen < VV_PHONE_MAX) {
+		if (reason != NULL)
+			*reason = "invalid argument";
+		return VV_ERR_INVALID;
+	}
+	memset(&s, 0, sizeof(s));
+	if ((why = scan_phone(&s, in)) != NULL)
+		return refuse(reason, why, out, outlen);
+
+	d = s.dig;
+	n = s.nd;
+	if (!s.plus) {
+		if (n >= 2 && d[0] == '0' && d[1] == '0') {
+			d += 2;
+			n -= 2;
+		} else if (n == 11 && d[0] == '8') {
+			/* Russian trunk prefix 8 stands for +7. */
+			s.dig[0] = '7';
+		} else
+			return refuse(reason, "no country code", out, outlen);
+	}
+	if (n > 0 && d[0] == '0')
+		return refuse(reason, "country code starts with 0", out,
+		    outlen);
+	if (n < E164_MIN)
+		return refuse(reason, "too few digits", out, outlen);
+	if (n > E164_MAX)
+		return refuse(reason, "too many digits", out, outlen);
+
+	out[0] = '+';
+	memcpy(out + 1, d, n);
+	out[n + 1] = '\0';
+
+	return VV_OK;
+}
+
+/* Length of the well-formed UTF-8 sequence at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n < len)
+		return 0;
+	cp = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+
+	return len;
+}
+
+static const char *
+check_local(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, len;
+
+	if (n == 0)
+		return "empty local part";
+	if (n > LOCAL_MAX)
+		return "local part too long";
+	for (i = 0; i < n; i += len) {
+		len = 1;
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			return "control character in local part";
+		if (u[i] == ' ')
+			return "space in local part";
+		if (strchr("(),:;<>[\\]", s[i]) != NULL)
+			return "special character in local part";
+		if (u[i] >= 0x80 && (len = utf8_len(u + i, n - i)) == 0)
+			return "invalid UTF-8";
+	}
+
+	return NULL;
+}
+
+static const char *
+check_label(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return "empty domain label";
+	if (n > LABEL_MAX)
+		return "domain label too long";
+	if (s[0] == '-' || s[n - 1] == '-')
+		return "hyphen at label edge";
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] >= 0x80)
+			return "non-ASCII domain";
+		if (!is_alpha(s[i]) && !is_digit(s[i]) && s[i] != '-')
+			return "invalid character in domain";
+	}
+
+	return NULL;
+}
+
+static const char *
+check_domain(const char *s, size_t n)
+{
+	const char *why, *dot, *end = s + n;
+	int dots = 0;
+
+	if (n == 0)
+		return "empty domain";
+	if (n > DOMAIN_MAX)
+		return "domain too long";
+	for (;;) {
+		dot = memchr(s, '.', (size_t)(end - s));
+		if ((why = check_label(s, (size_t)((dot ? dot : end) - s))))
+			return why;
+		if (dot == NULL)
+			break;
+		dots++;
+		s = dot + 1;
+	}
+
+	return dots == 0 ? "domain without a dot" : NULL;
+}
+
+static int
+is_space(char ch)
+{
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
+int
+vv_email_normalize(const char *in, char *out, size_t outlen,
+    const char **reason)
+{
+	const char *s, *e, *at, *why;
+	size_t n, i;
+
+	if (in == NULL || out == NULL || outlen < VV_EMAIL_MAX) {
+		if (reason != NULL)
+			*reason = "invalid argument";
+		return VV_ERR_INVALID;
+	}
+	for (s = in; is_space(*s); s++)
+		;
+	for (e = s + strlen(s); e > s && is_space(e[-1]); e--)
+		;
+	if ((n = (size_t)(e - s)) == 0)
+		return refuse(reason, "empty", out, outlen);
+	if ((at = memchr(s, '@', n)) == NULL)
+		return refuse(reason, "missing '@'", out, outlen);
+	if (memchr(at + 1, '@', (size_t)(e - at - 1)) != NULL)
+		return refuse(reason, "more than one '@'", out, outlen);
+	if ((why = check_local(s, (size_t)(at - s))) != NULL ||
+	    (why = check_domain(at + 1, (size_t)(e - at - 1))) != NULL)
+		return refuse(reason, why, out, outlen);
+	if (n > VV_EMAIL_MAX - 1)
+		return refuse(reason, "address too long", out, outlen);
+
+	for (i = 0; i < n; i++)
+		out[i] = lower(s[i]);
+	out[n] = '\0';
+
+	return VV_OK;
+}

@@ -1,0 +1,114 @@
+/*
+ * schema.c - the database schema, one migration per version.
+ *
+ * PRAGMA user_version is the schema version.  Each migration runs in the
+ * transaction that bumps the version, so a crash mid-migration leaves the
+ * old schema intact.  Migrations are append-only: a released one is never
+ * edited, a change is a new version.
+ */
+#include <stdio.h>
+
+#include "vault/internal.h"
+
+static const char migration_1[] =
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE domain_keys ("
+	"  domain INTEGER NOT NULL CHECK (domain BETWEEN 1 AND 4),"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  pk BLOB NOT NULL CHECK (length(pk) = 32),"
+	"  sk_escrow BLOB,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain, version));"
+	"CREATE TABLE roles ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  tiers INTEGER NOT NULL,"
+	"  flags INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE role_grants ("
+	"  role_id INTEGER NOT NULL REFERENCES roles(id) ON DELETE CASCADE,"
+	"  domain INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  sealed_sk BLOB NOT NULL,"
+	"  PRIMARY KEY (role_id, domain, version),"
+	"  FOREIGN KEY (domain, version) REFERENCES domain_keys);"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  role_id INTEGER NOT NULL REFERENCES roles(id),"
+	"  user TEXT NOT NULL,"
+	"  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL DEFAULT 0,"
+	"  revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE data_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  domain INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  FOREIGN KEY (domain, version) REFERENCES domain_keys);"
+	"CREATE TABLE records ("
+	"  id INTEGER PRIMARY KEY,"
+	"  external_id TEXT NOT NULL UNIQUE,"
+	"  owner TEXT NOT NULL,"
+	"  annual_spend INTEGER NOT NULL,"
+	"  client_since TEXT NOT NULL,"
+	"  tier INTEGER NOT NULL CHECK (tier BETWEEN 1 AND 3),"
+	"  pinned INTEGER NOT NULL DEFAULT 0,"
+	"  phone_idx BLOB,"
+	"  email_idx BLOB,"
+	"  dk_main INTEGER NOT NULL REFERENCES data_keys(id),"
+	"  dk_contact INTEGER NOT NULL REFERENCES data_keys(id),"
+	"  identity_ct BLOB NOT NULL,"
+	"  contact_ct BLOB NOT NULL,"
+	"  profile_ct BLOB NOT NULL,"
+	"  masked_ct BLOB NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE INDEX records_phone ON records(phone_idx);"
+	"CREATE INDEX records_email ON records(email_idx);"
+	"CREATE INDEX records_owner ON records(owner, external_id);";
+
+/* migrations[n] turns schema n-1 into schema n. */
+static const char *const migrations[] = {
+	NULL,
+	migration_1,
+};
+
+static const char *
+migration(int version)
+{
+	if (version < 1 ||
+	    (size_t)version >= sizeof(migrations) / sizeof(migrations[0]))
+		return NULL;
+	return migrations[version];
+}
+
+int
+vv_schema_migrate(vv_vault *v, int from)
+{
+	char bump[64];
+	int r, version;
+
+	if ((r = vv_store_begin(v)) != VV_OK)
+		return r;
+	for (version = from + 1; version <= VV_SCHEMA_VERSION; version++) {
+		const char *sql = migration(version);
+
+		if (sql == NULL) {
+			r = vv_fail(v, VV_ERR_INTERNAL, "no migration to "
+			    "schema %d", version);
+			goto fail;
+		}
+		if ((r = vv_exec(v, sql)) != VV_OK)
+			goto fail;
+	}
+	(void)snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
+	    VV_SCHEMA_VERSION);
+	if ((r = vv_exec(v, bump)) != VV_OK)
+		goto fail;
+	return vv_store_commit(v);
+fail:
+	vv_store_rollback(v);
+	return r;
+}

@@ -1,0 +1,248 @@
+/*
+ * session.c - a reader: a bearer token, its role, and the tier keys the
+ * role's HSM key unseals for it.
+ *
+ * Access is decided before decryption: the record must be in the
+ * session's segment (else "not found", so existence does not leak) and
+ * in a tier the role reads (else "denied").  The keys alone would also
+ * stop a reader, but a clear answer is better than a failed decryption.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault/internal.h"
+#include "vault/normalize.h"
+
+struct vv_session {
+	vv_vault *v;
+	struct vv_token_info ti;
+	struct vv_keys *keys;
+};
+
+static int
+load_role_keys(vv_session *s)
+{
+	vv_vault *v = s->v;
+	uint8_t *sk;
+	int r, t, d;
+
+	for (t = VV_TIER_BASIC; t <= VV_TIER_VIP; t++) {
+		if ((s->ti.tiers & VV_TIER_MASK(t)) == 0)
+			continue;
+		d = vv_tier_domain(t);
+		if ((sk = sodium_malloc(crypto_box_SECRETKEYBYTES)) == NULL)
+			return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+		r = vv_domain_sk_for_role(v, s->ti.role_id, s->ti.role, d, sk);
+		if (r != VV_OK) {
+			sodium_free(sk);
+			return r;
+		}
+		vv_keys_set_sk(s->keys, d, sk);
+	}
+	return VV_OK;
+}
+
+int
+vv_session_open(vv_vault *v, const char *token, vv_session **out)
+{
+	vv_session *s;
+	int r;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
+	s->v = v;
+	if ((r = vv_token_verify(v, token, &s->ti)) != VV_OK)
+		goto fail;
+	if ((r = vv_keys_new(&s->keys)) != VV_OK) {
+		r = vv_fail(v, r, "out of guarded memory");
+		goto fail;
+	}
+	if ((r = load_role_keys(s)) != VV_OK)
+		goto fail;
+	*out = s;
+	return VV_OK;
+fail:
+	vv_session_free(&s);
+	return r;
+}
+
+void
+vv_session_free(vv_session **sp)
+{
+	vv_session *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	vv_keys_free(&s->keys);
+	sodium_memzero(&s->ti, sizeof(s->ti));
+	free(s);
+	*sp = NULL;
+}
+
+const char *
+vv_session_user(const vv_session *s)
+{
+	return s->ti.user;
+}
+
+const char *
+vv_session_role(const vv_session *s)
+{
+	return s->ti.role;
+}
+
+static int
+own_only(const vv_session *s)
+{
+	return (s->ti.flags & VV_ROLE_OWN_CLIENTS_ONLY) != 0;
+}
+
+int
+vv_get(vv_session *s, const char *external_id, vv_record **out)
+{
+	vv_vault *v = s->v;
+	sqlite3_stmt *st = NULL;
+	int r, rc, tier;
+
+	*out = NULL;
+	if ((r = vv_prepare(v, "SELECT " VV_RECORD_COLUMNS " FROM records r "
+	    "WHERE r.external_id = ?", &st)) != VV_OK)
+		return r;
+	(void)sqlite3_bind_text(st, 1, external_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = vv_fail_db(v, rc, "reading a record");
+		goto out;
+	}
+	if (rc == SQLITE_DONE || (own_only(s) && strcmp((const char *)
+	    sqlite3_column_text(st, 2), s->ti.user) != 0)) {
+		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record '%s'",
+		    external_id);
+		goto out;
+	}
+	tier = sqlite3_column_int(st, 5);
+	if (vv_tier_name(tier) == NULL ||
+	    (s->ti.tiers & VV_TIER_MASK(tier)) == 0) {
+		r = vv_fail(v, VV_ERR_DENIED, "role '%s' may not read %s "
+		    "records", s->ti.role, vv_tier_name(tier) != NULL ?
+		    vv_tier_name(tier) : "these");
+		goto out;
+	}
+	r = vv_record_from_row(v, s->keys, st, 1, out);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Calls fn for each row of st the session may read; rows in tiers the
+ * role does not read, or outside its segment, are skipped. */
+static int
+walk(vv_session *s, sqlite3_stmt *st, vv_record_fn *fn, void *arg,
+    size_t *seen)
+{
+	vv_vault *v = s->v;
+	vv_record *rec = NULL;
+	int r = VV_OK, rc, tier, stop;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		tier = sqlite3_column_int(st, 5);
+		if (vv_tier_name(tier) == NULL ||
+		    (s->ti.tiers & VV_TIER_MASK(tier)) == 0)
+			continue;
+		if (own_only(s) && strcmp((const char *)sqlite3_column_text(st,
+		    2), s->ti.user) != 0)
+			continue;
+		if ((r = vv_record_from_row(v, s->keys, st, 1, &rec)) != VV_OK)
+			return r;
+		(*seen)++;
+		stop = fn(arg, rec);
+		vv_record_free(&rec);
+		if (stop)
+			return VV_OK;
+	}
+	if (rc != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "reading records");
+	return r;
+}
+
+int
+vv_list(vv_session *s, int tier, vv_record_fn *fn, void *arg)
+{
+	vv_vault *v = s->v;
+	sqlite3_stmt *st = NULL;
+	size_t seen = 0;
+	int r;
+
+	if (tier != 0 && (vv_tier_name(tier) == NULL ||
+	    (s->ti.tiers & VV_TIER_MASK(tier)) == 0))
+		return vv_fail(v, VV_ERR_DENIED, "role '%s' may not read %s "
+		    "records", s->ti.role, vv_tier_name(tier) != NULL ?
+		    vv_tier_name(tier) : "these");
+	if ((r = vv_prepare(v, "SELECT " VV_RECORD_COLUMNS " FROM records r "
+	    "WHERE (?1 = 0 OR r.tier = ?1) AND (?2 IS NULL OR r.owner = ?2) "
+	    "ORDER BY r.external_id", &st)) != VV_OK)
+		return r;
+	(void)sqlite3_bind_int(st, 1, tier);
+	if (own_only(s))
+		(void)sqlite3_bind_text(st, 2, s->ti.user, -1, SQLITE_STATIC);
+	r = walk(s, st, fn, arg, &seen);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+find(vv_session *s, const char *column, const char *kind,
+    const char *normal, vv_record_fn *fn, void *arg)
+{
+	vv_vault *v = s->v;
+	uint8_t idx[VV_IDX_LEN];
+	sqlite3_stmt *st = NULL;
+	char sql[256];
+	size_t seen = 0;
+	int r;
+
+	(void)snprintf(sql, sizeof(sql), "SELECT " VV_RECORD_COLUMNS
+	    " FROM records r WHERE r.%s = ? ORDER BY r.external_id", column);
+	if ((r = vv_prepare(v, sql, &st)) != VV_OK)
+		return r;
+	vv_blind_index(v, kind, normal, idx);
+	(void)sqlite3_bind_blob(st, 1, idx, sizeof(idx), SQLITE_TRANSIENT);
+	r = walk(s, st, fn, arg, &seen);
+	sqlite3_finalize(st);
+	if (r == VV_OK && seen == 0)
+		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record with this %s",
+		    kind);
+	return r;
+}
+
+int
+vv_find_phone(vv_session *s, const char *phone, vv_record_fn *fn, void *arg)
+{
+	char normal[VV_PHONE_MAX];
+	const char *why = NULL;
+	int r;
+
+	if (vv_phone_normalize(phone, normal, sizeof(normal), &why) != VV_OK)
+		return vv_fail(s->v, VV_ERR_INPUT, "phone: %s",
+		    why != NULL ? why : "not a phone number");
+	r = find(s, "phone_idx", "phone", normal, fn, arg);
+	sodium_memzero(normal, sizeof(normal));
+	return r;
+}
+
+int
+vv_find_email(vv_session *s, const char *email, vv_record_fn *fn, void *arg)
+{
+	char normal[VV_EMAIL_MAX];
+	const char *why = NULL;
+	int r;
+
+	if (vv_email_normalize(email, normal, sizeof(normal), &why) != VV_OK)
+		return vv_fail(s->v, VV_ERR_INPUT, "email: %s",
+		    why != NULL ? why : "not an e-mail address");
+	r = find(s, "email_idx", "email", normal, fn, arg);
+	sodium_memzero(normal, sizeof(normal));
+	return r;
+}

@@ -1,0 +1,229 @@
+/*
+ * token.c - bearer tokens.
+ *
+ * A token is "vv_" + 16 hex digits of public id + "_" + 43 base64url
+ * characters of a 256-bit secret.  Only BLAKE2b-256 of the secret is
+ * stored; it is compared with sodium_memcmp.  A fast hash suffices: the
+ * secret is uniformly random and 256 bits long, so there is nothing for a
+ * slow hash to protect against, and every API call pays for it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault/internal.h"
+
+#define TOKEN_ID_LEN 8u
+#define TOKEN_SECRET_LEN 32u
+#define TOKEN_HASH_LEN 32u
+#define B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
+
+static void
+secret_hash(const uint8_t *secret, uint8_t out[TOKEN_HASH_LEN])
+{
+	(void)crypto_generichash(out, TOKEN_HASH_LEN, secret,
+	    TOKEN_SECRET_LEN, (const uint8_t *)"vipvault/token/v1", 17);
+}
+
+static int
+role_id_by_name(vv_vault *v, const char *role, int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "SELECT id FROM roles WHERE name = ?",
+	    &st)) != VV_OK)
+		return r;
+	(void)sqlite3_bind_text(st, 1, role, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		r = vv_fail(v, VV_ERR_NOT_FOUND, "no role named '%s'", role);
+	else
+		r = vv_fail_db(v, rc, "looking up a role");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+insert_token(vv_vault *v, const char *id_hex, int64_t role_id,
+    const char *user, const uint8_t *hash, int64_t expires)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "INSERT INTO tokens(id, role_id, user, hash, "
+	    "created, expires) VALUES (?, ?, ?, ?, ?, ?)", &st)) != VV_OK)
+		return r;
+	(void)sqlite3_bind_text(st, 1, id_hex, -1, SQLITE_STATIC);
+	(void)sqlite3_bind_int64(st, 2, role_id);
+	(void)sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+	(void)sqlite3_bind_blob(st, 4, hash, TOKEN_HASH_LEN, SQLITE_STATIC);
+	(void)sqlite3_bind_int64(st, 5, vv_now());
+	(void)sqlite3_bind_int64(st, 6, expires);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "storing a token");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+vv_token_issue(vv_vault *v, const char *role, const char *user,
+    int64_t expires_at, char *out, size_t outlen)
+{
+	uint8_t id[TOKEN_ID_LEN], hash[TOKEN_HASH_LEN];
+	char id_hex[2 * TOKEN_ID_LEN + 1];
+	char b64[sodium_base64_ENCODED_LEN(TOKEN_SECRET_LEN, B64_VARIANT)];
+	uint8_t *secret;
+	int64_t role_id = 0;
+	int r, n;
+
+	if (outlen < VV_TOKEN_MAX)
+		return vv_fail(v, VV_ERR_INVALID, "token buffer too small");
+	if (user == NULL || !vv_valid_name(user))
+		return vv_fail(v, VV_ERR_INVALID, "user: must be a user name "
+		    "(letters, digits, . _ - @)");
+	if (expires_at != 0 && expires_at <= vv_now())
+		return vv_fail(v, VV_ERR_INVALID, "expiry is in the past");
+	if ((r = role_id_by_name(v, role, &role_id)) != VV_OK)
+		return r;
+	if ((secret = sodium_malloc(TOKEN_SECRET_LEN)) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(secret, TOKEN_SECRET_LEN);
+	vv_hex(id_hex, id, sizeof(id));
+	secret_hash(secret, hash);
+	if ((r = insert_token(v, id_hex, role_id, user, hash,
+	    expires_at)) != VV_OK)
+		goto out;
+	(void)sodium_bin2base64(b64, sizeof(b64), secret, TOKEN_SECRET_LEN,
+	    B64_VARIANT);
+	n = snprintf(out, outlen, "vv_%s_%s", id_hex, b64);
+	sodium_memzero(b64, sizeof(b64));
+	if (n < 0 || (size_t)n >= outlen)
+		r = vv_fail(v, VV_ERR_INTERNAL, "token does not fit");
+out:
+	sodium_free(secret);
+	return r;
+}
+
+/* Splits a token into its id and secret; VV_ERR_DENIED if malformed. */
+static int
+parse_token(const char *token, char id_hex[2 * TOKEN_ID_LEN + 1],
+    uint8_t *secret)
+{
+	size_t got = 0;
+	const char *end = NULL, *b64;
+
+	if (token == NULL || strncmp(token, "vv_", 3) != 0 ||
+	    strlen(token) < 3 + 2 * TOKEN_ID_LEN + 1 ||
+	    token[3 + 2 * TOKEN_ID_LEN] != '_')
+		return VV_ERR_DENIED;
+	memcpy(id_hex, token + 3, 2 * TOKEN_ID_LEN);
+	id_hex[2 * TOKEN_ID_LEN] = '\0';
+	b64 = token + 3 + 2 * TOKEN_ID_LEN + 1;
+	if (sodium_base642bin(secret, TOKEN_SECRET_LEN, b64, strlen(b64),
+	    NULL, &got, &end, B64_VARIANT) != 0 || got != TOKEN_SECRET_LEN ||
+	    *end != '\0')
+		return VV_ERR_DENIED;
+	return VV_OK;
+}
+
+int
+vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti)
+{
+	static const uint8_t dummy[TOKEN_HASH_LEN];
+	uint8_t hash[TOKEN_HASH_LEN];
+	char id_hex[2 * TOKEN_ID_LEN + 1];
+	sqlite3_stmt *st = NULL;
+	uint8_t *secret;
+	const void *stored = dummy;
+	int r, rc, ok;
+
+	memset(ti, 0, sizeof(*ti));
+	if ((secret = sodium_malloc(TOKEN_SECRET_LEN)) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+	if (parse_token(token, id_hex, secret) != VV_OK) {
+		r = vv_fail(v, VV_ERR_DENIED, "invalid token");
+		goto out;
+	}
+	if ((r = vv_prepare(v, "SELECT t.hash, t.user, t.expires, t.revoked, "
+	    "r.id, r.name, r.tiers, r.flags FROM tokens t JOIN roles r ON "
+	    "r.id = t.role_id WHERE t.id = ?", &st)) != VV_OK)
+		goto out;
+	(void)sqlite3_bind_text(st, 1, id_hex, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = vv_fail_db(v, rc, "reading tokens");
+		goto out;
+	}
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == TOKEN_HASH_LEN)
+		stored = sqlite3_column_blob(st, 0);
+	/* Hash and compare even for an unknown id: same work either way. */
+	secret_hash(secret, hash);
+	ok = sodium_memcmp(hash, stored, TOKEN_HASH_LEN) == 0 &&
+	    stored != dummy;
+	if (!ok || sqlite3_column_int(st, 3) != 0 ||
+	    (sqlite3_column_int64(st, 2) != 0 &&
+	    sqlite3_column_int64(st, 2) <= vv_now())) {
+		r = vv_fail(v, VV_ERR_DENIED, "invalid token");
+		goto out;
+	}
+	(void)snprintf(ti->id, sizeof(ti->id), "%s", id_hex);
+	(void)snprintf(ti->user, sizeof(ti->user), "%s",
+	    (const char *)sqlite3_column_text(st, 1));
+	ti->role_id = sqlite3_column_int64(st, 4);
+	(void)snprintf(ti->role, sizeof(ti->role), "%s",
+	    (const char *)sqlite3_column_text(st, 5));
+	ti->tiers = (unsigned)sqlite3_column_int(st, 6);
+	ti->flags = (unsigned)sqlite3_column_int(st, 7);
+	r = VV_OK;
+out:
+	sqlite3_finalize(st);
+	sodium_free(secret);
+	sodium_memzero(hash, sizeof(hash));
+	return r;
+}
+
+int
+vv_token_revoke(vv_vault *v, const char *token_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "UPDATE tokens SET revoked = 1 WHERE id = ?",
+	    &st)) != VV_OK)
+		return r;
+	(void)sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "revoking a token");
+	else if (sqlite3_changes(v->db) == 0)
+		r = vv_fail(v, VV_ERR_NOT_FOUND, "no token with id '%s'",
+		    token_id);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+vv_token_foreach(vv_vault *v, vv_token_fn *fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "SELECT t.id, r.name, t.user, t.created, "
+	    "t.expires, t.revoked FROM tokens t JOIN roles r ON r.id = "
+	    "t.role_id ORDER BY t.created, t.id", &st)) != VV_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+		    sqlite3_column_int(st, 5)) != 0)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "listing tokens");
+	sqlite3_finalize(st);
+	return r;
+}
