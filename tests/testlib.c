@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -162,4 +163,138 @@ tl_copy_dir(const char *src, const char *dst)
 	r = system(cmd);
 	free(cmd);
 	return r == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------ vault fixture */
+
+#include "vault/internal.h"
+
+/* Dates are "n years ago, January 1st", so that a record's whole years
+ * as a client are exactly n whatever day the tests run. */
+const char *
+tl_years_ago(int n)
+{
+	static char buf[8][11];
+	static int next;
+	time_t now = time(NULL);
+	struct tm tm;
+	char *b = buf[next++ % 8];
+
+	(void)gmtime_r(&now, &tm);
+	(void)snprintf(b, 11, "%04d-01-01", tm.tm_year + 1900 - n);
+	return b;
+}
+
+const char *
+tl_fixture_csv(void)
+{
+	static char csv[1024];
+
+	(void)snprintf(csv, sizeof(csv),
+	    "external_id,name,phone,email,address,annual_spend,client_since,"
+	    "owner,notes\r\n"
+	    "B1,Boris Basic,+7 (901) 111-22-33,boris@example.ru,\"ul. Lenina, "
+	    "1\",500.00,%s,alice,basic note\r\n"
+	    "S1,Sofia Standard,8 902 222 33 44,Sofia.S@Example.RU,\"1 Market "
+	    "St, SF\",20000.50,%s,alice,\"multi\nline, note\"\r\n"
+	    "S2,Stan Second,+1-415-555-0101,stan@example.com,2 Main St,15000,"
+	    "%s,bob,\r\n"
+	    "V1,Vera Vip,+79031234567,vera.vip@example.ru,\"Tverskaya 7, kv. "
+	    "12\",250000.00,%s,alice,\"said \"\"call me Vera\"\"\"\r\n"
+	    "V2,Victor Vip,+86 150 7787 5488,victor@example.cn,Beijing,180000,"
+	    "%s,bob,vip note\r\n", tl_years_ago(2), tl_years_ago(1),
+	    tl_years_ago(3), tl_years_ago(16), tl_years_ago(14));
+	return csv;
+}
+
+static int
+issue(vv_vault *v, const char *role, unsigned tiers, unsigned flags,
+    const char *user, char *tok)
+{
+	if (vv_role_add(v, role, tiers, flags) != VV_OK)
+		return -1;
+	return vv_token_issue(v, role, user, 0, tok, VV_TOKEN_MAX) == VV_OK ?
+	    0 : -1;
+}
+
+int
+tl_vault_setup(struct tl_vault *t)
+{
+	char msg[512], *csv = NULL;
+	int r = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (vv_global_init() != VV_OK || (t->dir = tl_tmpdir("vault")) == NULL)
+		return -1;
+	if (vv_vault_create(&t->v, t->dir, NULL, msg, sizeof(msg)) != VV_OK) {
+		fprintf(stderr, "fixture: create: %s\n", msg);
+		return -1;
+	}
+	if (asprintf(&csv, "%s.csv", t->dir) < 0) {
+		csv = NULL;
+		goto out;
+	}
+	if (tl_write_file(csv, tl_fixture_csv(), strlen(tl_fixture_csv())) != 0 ||
+	    vv_import_csv(t->v, csv, NULL, NULL, NULL) != VV_OK) {
+		fprintf(stderr, "fixture: import: %s\n",
+		    vv_vault_errmsg(t->v));
+		goto out;
+	}
+	if (issue(t->v, "crm", VV_TIER_MASK(VV_TIER_BASIC) |
+	    VV_TIER_MASK(VV_TIER_STANDARD), 0, "crmapp", t->crm) != 0 ||
+	    issue(t->v, "vipdesk", VV_TIERS_ALL, 0, "desk", t->vipdesk) != 0 ||
+	    issue(t->v, "sales", VV_TIERS_ALL, VV_ROLE_OWN_CLIENTS_ONLY,
+	    "alice", t->sales) != 0) {
+		fprintf(stderr, "fixture: roles: %s\n", vv_vault_errmsg(t->v));
+		goto out;
+	}
+	r = 0;
+out:
+	if (csv != NULL) {
+		(void)unlink(csv);
+		free(csv);
+	}
+	return r;
+}
+
+void
+tl_vault_teardown(struct tl_vault *t)
+{
+	vv_vault_free(&t->v);
+	tl_rmrf(t->dir);
+	free(t->dir);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+tl_vault_reopen(struct tl_vault *t)
+{
+	char msg[512];
+
+	vv_vault_free(&t->v);
+	if (vv_vault_open(&t->v, t->dir, msg, sizeof(msg)) != VV_OK) {
+		fprintf(stderr, "reopen: %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tl_sql(struct tl_vault *t, const char *sql)
+{
+	return sqlite3_exec(t->v->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
+	    0 : -1;
+}
+
+long long
+tl_sql_int(struct tl_vault *t, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(t->v->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }

@@ -28,4 +28,36 @@ int tl_dir_contains(const char *dir, const void *needle, size_t len,
 /* Copies directory src to dst (dst must not exist); 0 on success. */
 int tl_copy_dir(const char *src, const char *dst);
 
+/* ------------------------------------------------------ vault fixture */
+
+#include "vipvault.h"
+
+/* A dev vault in a fresh temporary directory with the fixture records
+ * imported and three roles: crm (basic,standard), vipdesk (all tiers),
+ * sales (all tiers, own clients only) with tokens for users crmapp, desk
+ * and alice. */
+struct tl_vault {
+	char *dir;
+	vv_vault *v;
+	char crm[VV_TOKEN_MAX];
+	char vipdesk[VV_TOKEN_MAX];
+	char sales[VV_TOKEN_MAX];
+};
+
+/* The fixture CSV: B1 basic (alice, 2 years), S1 standard (alice,
+ * 1 year), S2 standard (bob, 3 years), V1 and V2 VIP (alice 16 years,
+ * bob 14 years). */
+const char *tl_fixture_csv(void);
+/* "YYYY-01-01" for n years ago: exactly n whole years as a client. */
+const char *tl_years_ago(int n);
+
+int tl_vault_setup(struct tl_vault *t);
+void tl_vault_teardown(struct tl_vault *t);
+/* Closes and reopens t->v. */
+int tl_vault_reopen(struct tl_vault *t);
+/* Runs one SQL statement on the vault's database (for tamper tests). */
+int tl_sql(struct tl_vault *t, const char *sql);
+/* Reads one integer from a query. */
+long long tl_sql_int(struct tl_vault *t, const char *sql);
+
 #endif

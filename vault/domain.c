@@ -192,7 +192,11 @@ select_sealed(vv_vault *v, const char *sql, int64_t role_id, int domain,
 	if (role_id > 0)
 		(void)sqlite3_bind_int64(st, 3, role_id);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL &&
+	    domain == VV_DOM_VIP_CONTACT)
+		r = vv_fail(v, VV_ERR_SEALED, "the VIP contact key is held by "
+		    "no one: it needs dual control");
+	else if (rc == SQLITE_ROW)
 		r = unseal_sk(v, label, aad, aadlen, sqlite3_column_blob(st,
 		    0), sqlite3_column_bytes(st, 0), domain, sk);
 	else if (rc == SQLITE_DONE)

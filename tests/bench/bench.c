@@ -1,0 +1,1019 @@
+/*
+ * bench.c - vipvault figures against raw baselines measured in the same
+ * run: CSV import against raw SQLCipher inserts of the same plaintext
+ * rows in one transaction, tier-scoped get-by-id against a raw SQLCipher
+ * select by id, and the libsodium operations a read is made of.
+ *
+ * The records are generated here with a fixed seed: Cyrillic, Chinese and
+ * English names, phones in the formats a CRM exports, quoted addresses
+ * with commas, notes; about 5% VIP and 30% standard under the default
+ * policy.  Missed targets are printed, not failed: a benchmark is not a
+ * test.  Exits non-zero only on errors.
+ *
+ *   BENCH_RECORDS=N  records to generate (default 100000)
+ *   BENCH_GETS=N     timed gets per read row (default 200000)
+ */
+#define SQLITE_HAS_CODEC 1
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "vipvault.h"
+#include "vault/csv.h"
+
+#define DEF_RECORDS	100000u
+#define DEF_GETS	200000u
+#define MAX_COUNT	50000000u
+#define ID_MAX		24u
+#define SEED		0x76697076u	/* "vipv" */
+#define WARM_MAX	20000u
+#define AEAD_OPS	500000u
+#define SEAL_OPS	4000u
+#define IMPORT_TARGET	2.0
+#define GET_TARGET	2.5
+
+/* Columns of the raw baseline, in the order of the generated CSV. */
+enum rcol {
+	RC_EXTID, RC_NAME, RC_PHONE, RC_EMAIL, RC_ADDRESS, RC_SPEND,
+	RC_SINCE, RC_OWNER, RC_NOTES, RC_COUNT
+};
+
+static const char csv_header[] = "external_id,name,phone,email,address,"
+    "annual_spend,client_since,owner,notes\n";
+
+struct bench {
+	size_t nrec, ngets, warm;
+	char *tmp, *csv, *vdir, *rawdb;
+	uint8_t *tier;		/* generated tier of each record */
+	size_t counts[4];
+	uint64_t csv_bytes;
+	char (*seq)[ID_MAX];	/* basic/standard ids to get */
+	char (*vseq)[ID_MAX];	/* VIP ids to get */
+	vv_vault *v;
+	vv_session *s, *svip;
+	sqlite3 *raw;
+	char cipher_ver[32];
+	double imp_vv, imp_raw, get_vv, get_raw, vip_vv, vip_raw;
+	double aead_rate, seal_rate;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* splitmix64: small, fast and the same on every machine. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static unsigned
+rndn(uint64_t *s, unsigned n)
+{
+	return (unsigned)(rnd(s) % n);
+}
+
+static int
+env_count(const char *name, size_t def, size_t *out)
+{
+	const char *s = getenv(name);
+	unsigned long long n;
+	char *end;
+
+	*out = def;
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n == 0 || n > MAX_COUNT) {
+		fprintf(stderr, "bench: %s must be a number from 1 to %u\n",
+		    name, MAX_COUNT);
+		return -1;
+	}
+	*out = (size_t)n;
+	return 0;
+}
+
+static void
+cpu_model(char *out, size_t outlen)
+{
+	char line[256], *p;
+	FILE *fp;
+
+	(void)snprintf(out, outlen, "unknown CPU");
+	if ((fp = fopen("/proc/cpuinfo", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, "model name", 10) != 0 ||
+		    (p = strchr(line, ':')) == NULL)
+			continue;
+		for (p++; *p == ' ' || *p == '\t'; p++)
+			;
+		p[strcspn(p, "\n")] = '\0';
+		(void)snprintf(out, outlen, "%s", p);
+		break;
+	}
+	(void)fclose(fp);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		(void)rmdir(path);
+	else
+		(void)unlink(path);
+	return 0;
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+/* ---------------------------------------------------------- generator */
+
+struct person {
+	const char *name;	/* native script */
+	const char *latin;	/* for the e-mail address */
+};
+
+static const struct person ru_first[] = {
+	{ "Анна", "anna" }, { "Мария", "maria" }, { "Елена", "elena" },
+	{ "Ольга", "olga" }, { "Ирина", "irina" }, { "Наталья", "natalia" },
+	{ "Екатерина", "ekaterina" }, { "Дмитрий", "dmitry" },
+	{ "Сергей", "sergey" }, { "Алексей", "alexey" },
+	{ "Андрей", "andrey" }, { "Михаил", "mikhail" },
+};
+static const char *const ru_last[] = { "Смирнова", "Козлов", "Соколов",
+    "Попова", "Новикова", "Волкова", "Кузнецов", "Лебедева", "Морозов",
+    "Петров", "Васильева", "Фёдоров" };
+static const char *const ru_street[] = { "ул. Тверская", "ул. Ленина",
+    "Невский пр.", "ул. Арбат", "Ленинградский пр.", "ул. Пушкина" };
+static const char *const ru_city[] = { "Москва", "Санкт-Петербург",
+    "Казань", "Новосибирск" };
+
+static const char *const en_first[] = { "Olivia", "Liam", "Emma", "Noah",
+    "Ava", "Lucas", "Sophia", "James", "Mia", "Ethan", "Charlotte",
+    "Benjamin" };
+static const char *const en_last[] = { "Lewis", "Taylor", "Smith",
+    "Johnson", "Brown", "Garcia", "Miller", "Davis", "Wilson", "Moore" };
+static const char *const en_street[] = { "Market St", "Main St",
+    "Broadway", "Elm Ave", "Mission St", "Lake Shore Dr" };
+static const char *const en_city[] = { "San Francisco, CA", "New York, NY",
+    "Chicago, IL", "Austin, TX" };
+
+static const char *const cn_last[] = { "王", "李", "张", "刘", "陈", "杨",
+    "赵", "黄", "周", "吴" };
+static const char *const cn_first[] = { "伟", "芳", "娜", "秀英", "敏",
+    "静", "丽", "强", "磊", "洋", "建华", "晓明" };
+
+static const char *const notes[] = { "", "", "prefers calls after 18:00",
+    "Предпочитает WhatsApp", "需要发票", "wholesale; pays by invoice",
+    "said \"call me Sasha\"", "multi-line\nnote with, commas",
+    "VIP: birthday in March",
+    "Просит не звонить по понедельникам, только e-mail",
+    "renewal due Q3; discount 5%, approved by bob",
+    "联系人: 王经理, 周一至周五" };
+static const char *const owners[] = { "alice", "bob", "carol", "dmitry",
+    "elena", "li.wei" };
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define PICK(s, a) ((a)[rndn((s), (unsigned)NELEM(a))])
+
+/* Writes one CSV field, quoted when RFC 4180 requires it. */
+static int
+put_field(FILE *fp, const char *s, int last)
+{
+	const char *p;
+
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		if (fputs(s, fp) == EOF)
+			return -1;
+	} else {
+		if (putc('"', fp) == EOF)
+			return -1;
+		for (p = s; *p != '\0'; p++)
+			if ((*p == '"' && putc('"', fp) == EOF) ||
+			    putc(*p, fp) == EOF)
+				return -1;
+		if (putc('"', fp) == EOF)
+			return -1;
+	}
+	return putc(last ? '\n' : ',', fp) == EOF ? -1 : 0;
+}
+
+static void
+fmt_date(char out[11], int64_t days)
+{
+	time_t t = (time_t)(days * 86400);
+	struct tm tm;
+
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/*
+ * Spend (cents) and client_since for a tier under the default policy,
+ * with a month's margin on the five-year line.  A sixth of the standard
+ * records spend like VIPs but are too recent.
+ */
+static void
+gen_value(uint64_t *s, int64_t today, uint8_t *tier, int64_t *spend,
+    int64_t *since)
+{
+	unsigned roll = rndn(s, 1000);
+
+	if (roll < 50) {
+		*tier = VV_TIER_VIP;
+		*spend = 10000000 + (int64_t)rndn(s, 190000000);
+		*since = today - (5 * 365 + 30) - rndn(s, 20 * 365);
+	} else if (roll < 100) {
+		*tier = VV_TIER_STANDARD;
+		*spend = 10000000 + (int64_t)rndn(s, 40000000);
+		*since = today - rndn(s, 4 * 365);
+	} else if (roll < 350) {
+		*tier = VV_TIER_STANDARD;
+		*spend = 1000000 + (int64_t)rndn(s, 9000000);
+		*since = today - rndn(s, 25 * 365);
+	} else {
+		*tier = VV_TIER_BASIC;
+		*spend = (int64_t)rndn(s, 1000000);
+		*since = today - rndn(s, 25 * 365);
+	}
+}
+
+/* The text of one generated record. */
+#define GEN_LEN 160
+struct gen_text {
+	char name[GEN_LEN];
+	char phone[GEN_LEN];
+	char email[GEN_LEN];
+	char addr[GEN_LEN];
+};
+
+static void
+gen_ru(uint64_t *s, size_t i, struct gen_text *g)
+{
+	const struct person *f = &PICK(s, ru_first);
+	unsigned a = rndn(s, 100), b = rndn(s, 1000), c = rndn(s, 100),
+	    d = rndn(s, 100);
+
+	(void)snprintf(g->name, GEN_LEN, "%s %s", f->name, PICK(s, ru_last));
+	switch (rndn(s, 3)) {
+	case 0:
+		(void)snprintf(g->phone, GEN_LEN, "+7 (9%02u) %03u-%02u-%02u", a, b,
+		    c, d);
+		break;
+	case 1:
+		(void)snprintf(g->phone, GEN_LEN, "+79%02u%03u%02u%02u", a, b, c, d);
+		break;
+	default:
+		(void)snprintf(g->phone, GEN_LEN, "8 9%02u %03u %02u %02u", a, b, c,
+		    d);
+		break;
+	}
+	if (rndn(s, 8) == 0)
+		(void)snprintf(g->email, GEN_LEN, "%c%s.%zu@Mail.RU",
+		    f->latin[0] - 'a' + 'A', f->latin + 1, i);
+	else
+		(void)snprintf(g->email, GEN_LEN, "%s.%zu@example.ru", f->latin, i);
+	(void)snprintf(g->addr, GEN_LEN, "%s, д. %u, кв. %u, %s", PICK(s, ru_street),
+	    1 + rndn(s, 120), 1 + rndn(s, 300), PICK(s, ru_city));
+}
+
+static void
+gen_en(uint64_t *s, size_t i, struct gen_text *g)
+{
+	const char *first = PICK(s, en_first), *last = PICK(s, en_last);
+	unsigned line = rndn(s, 10000);
+
+	(void)snprintf(g->name, GEN_LEN, "%s %s", first, last);
+	switch (rndn(s, 3)) {
+	case 0:
+		(void)snprintf(g->phone, GEN_LEN, "+1-415-555-%04u", line);
+		break;
+	case 1:
+		(void)snprintf(g->phone, GEN_LEN, "+1 (212) 555-%04u", line);
+		break;
+	default:
+		(void)snprintf(g->phone, GEN_LEN, "+1 312.555.%04u", line);
+		break;
+	}
+	(void)snprintf(g->email, GEN_LEN, "%s.%s%zu@example.com", first, last, i);
+	(void)snprintf(g->addr, GEN_LEN, "%u %s, %s %05u", 1 + rndn(s, 9000),
+	    PICK(s, en_street), PICK(s, en_city), 10000 + rndn(s, 89999));
+}
+
+static void
+gen_cn(uint64_t *s, size_t i, struct gen_text *g)
+{
+	unsigned a = 30 + rndn(s, 60), b = rndn(s, 10000), c = rndn(s, 10000);
+
+	(void)snprintf(g->name, GEN_LEN, "%s%s", PICK(s, cn_last), PICK(s, cn_first));
+	switch (rndn(s, 3)) {
+	case 0:
+		(void)snprintf(g->phone, GEN_LEN, "+86 1%02u %04u %04u", a, b, c);
+		break;
+	case 1:
+		(void)snprintf(g->phone, GEN_LEN, "+861%02u%04u%04u", a, b, c);
+		break;
+	default:
+		(void)snprintf(g->phone, GEN_LEN, "0086 1%02u-%04u-%04u", a, b, c);
+		break;
+	}
+	(void)snprintf(g->email, GEN_LEN, "user%zu@example.cn", i);
+	switch (rndn(s, 3)) {
+	case 0:
+		(void)snprintf(g->addr, GEN_LEN, "上海市浦东新区世纪大道%u号, %u室",
+		    1 + rndn(s, 2000), 100 + rndn(s, 3000));
+		break;
+	case 1:
+		(void)snprintf(g->addr, GEN_LEN, "北京市朝阳区建国路%u号, %u室",
+		    1 + rndn(s, 2000), 100 + rndn(s, 3000));
+		break;
+	default:
+		(void)snprintf(g->addr, GEN_LEN, "%u Nanjing Rd, Shanghai",
+		    1 + rndn(s, 900));
+		break;
+	}
+}
+
+static int
+gen_record(FILE *fp, uint64_t *s, size_t i, int64_t today, uint8_t *tier)
+{
+	struct gen_text g;
+	char id[ID_MAX], spend[32], since[11];
+	int64_t cents, days;
+	unsigned loc = rndn(s, 10);
+
+	gen_value(s, today, tier, &cents, &days);
+	if (loc < 5)
+		gen_ru(s, i, &g);
+	else if (loc < 8)
+		gen_en(s, i, &g);
+	else
+		gen_cn(s, i, &g);
+	if (rndn(s, 30) == 0)
+		g.email[0] = '\0';	/* some CRMs have no e-mail */
+	(void)snprintf(id, sizeof(id), "C%07zu", i);
+	(void)snprintf(spend, sizeof(spend), "%lld.%02lld",
+	    (long long)(cents / 100), (long long)(cents % 100));
+	fmt_date(since, days);
+	if (put_field(fp, id, 0) != 0 || put_field(fp, g.name, 0) != 0 ||
+	    put_field(fp, g.phone, 0) != 0 || put_field(fp, g.email, 0) != 0 ||
+	    put_field(fp, g.addr, 0) != 0 || put_field(fp, spend, 0) != 0 ||
+	    put_field(fp, since, 0) != 0 ||
+	    put_field(fp, PICK(s, owners), 0) != 0 ||
+	    put_field(fp, PICK(s, notes), 1) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+gen_csv(struct bench *b)
+{
+	int64_t today = (int64_t)(time(NULL) / 86400);
+	uint64_t s = SEED;
+	struct stat sb;
+	FILE *fp;
+	size_t i;
+	int r = -1;
+
+	if ((b->tier = calloc(b->nrec, 1)) == NULL) {
+		fprintf(stderr, "bench: out of memory\n");
+		return -1;
+	}
+	if ((fp = fopen(b->csv, "w")) == NULL) {
+		fprintf(stderr, "bench: %s: %s\n", b->csv, strerror(errno));
+		return -1;
+	}
+	if (fputs(csv_header, fp) == EOF)
+		goto out;
+	for (i = 0; i < b->nrec; i++) {
+		if (gen_record(fp, &s, i, today, &b->tier[i]) != 0)
+			goto out;
+		b->counts[b->tier[i]]++;
+	}
+	r = 0;
+out:
+	if (fclose(fp) != 0)
+		r = -1;
+	if (r != 0)
+		fprintf(stderr, "bench: writing %s failed\n", b->csv);
+	else if (stat(b->csv, &sb) == 0)
+		b->csv_bytes = (uint64_t)sb.st_size;
+	return r;
+}
+
+/* Reads the whole CSV once: warms the page cache and the reader. */
+static int
+read_csv_once(const char *path)
+{
+	vv_csv *c = NULL;
+	size_t n = 0;
+	FILE *fp;
+	int r;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	if ((r = vv_csv_new(&c, fp)) == VV_OK)
+		do {
+			r = vv_csv_next(c, &n);
+		} while (r == VV_OK && n != 0);
+	vv_csv_free(&c);
+	(void)fclose(fp);
+	return r == VV_OK ? 0 : -1;
+}
+
+/* Picks n ids at random from the records of the tiers in mask. */
+static int
+make_seq(struct bench *b, unsigned mask, uint64_t seed, char (**out)[ID_MAX])
+{
+	char (*seq)[ID_MAX] = NULL;
+	size_t *pool, np = 0, i;
+
+	*out = NULL;
+	if ((pool = calloc(b->nrec, sizeof(*pool))) == NULL)
+		return -1;
+	for (i = 0; i < b->nrec; i++)
+		if (mask & VV_TIER_MASK(b->tier[i]))
+			pool[np++] = i;
+	if (np > 0) {
+		if ((seq = calloc(b->ngets, sizeof(*seq))) == NULL) {
+			free(pool);
+			return -1;
+		}
+		for (i = 0; i < b->ngets; i++)
+			(void)snprintf(seq[i], ID_MAX, "C%07zu",
+			    pool[rnd(&seed) % np]);
+	}
+	free(pool);
+	*out = seq;
+	return 0;
+}
+
+/* ------------------------------------------------- raw SQLCipher side */
+
+static int
+raw_exec(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "bench: raw: %s: %s\n", sql,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+/* The pragmas of vault/store.c, the key form it uses, and a table with
+ * the same plaintext columns. */
+static int
+raw_open(struct bench *b)
+{
+	uint8_t key[32];
+	char lit[2 + 64 + 2];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(b->rawdb, &b->raw, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "bench: raw: opening %s: %s\n", b->rawdb,
+		    sqlite3_errstr(rc));
+		return -1;
+	}
+	randombytes_buf(key, sizeof(key));
+	lit[0] = 'x';
+	lit[1] = '\'';
+	(void)sodium_bin2hex(lit + 2, 65, key, sizeof(key));
+	lit[66] = '\'';
+	lit[67] = '\0';
+	rc = sqlite3_key(b->raw, lit, 67);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(lit, sizeof(lit));
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "bench: raw: sqlite3_key failed\n");
+		return -1;
+	}
+	if (sqlite3_busy_timeout(b->raw, 5000) != SQLITE_OK ||
+	    raw_exec(b->raw, "PRAGMA journal_mode = WAL") != 0 ||
+	    raw_exec(b->raw, "PRAGMA foreign_keys = ON") != 0 ||
+	    raw_exec(b->raw, "PRAGMA synchronous = FULL") != 0 ||
+	    raw_exec(b->raw, "CREATE TABLE clients ("
+	    "  id INTEGER PRIMARY KEY,"
+	    "  external_id TEXT NOT NULL UNIQUE,"
+	    "  name TEXT NOT NULL,"
+	    "  phone TEXT,"
+	    "  email TEXT,"
+	    "  address TEXT,"
+	    "  annual_spend INTEGER NOT NULL,"
+	    "  client_since TEXT NOT NULL,"
+	    "  owner TEXT NOT NULL,"
+	    "  notes TEXT)") != 0)
+		return -1;
+	(void)snprintf(b->cipher_ver, sizeof(b->cipher_ver), "?");
+	if (sqlite3_prepare_v2(b->raw, "PRAGMA cipher_version", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL)
+		(void)snprintf(b->cipher_ver, sizeof(b->cipher_ver), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* "1234.56" to cents, as vault/import.c reads it. */
+static int
+parse_cents(const char *s, int64_t *out)
+{
+	int64_t major = 0;
+	int frac = 0, fd = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		major = major * 10 + (*s - '0');
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9' && fd < 2; s++, fd++)
+			frac = frac * 10 + (*s - '0');
+	if (*s != '\0')
+		return -1;
+	*out = major * 100 + (fd == 1 ? frac * 10 : frac);
+	return 0;
+}
+
+static int
+raw_insert_row(sqlite3_stmt *ins, const vv_csv *c)
+{
+	int64_t cents;
+	size_t i, len;
+	const char *f;
+	int rc;
+
+	if (parse_cents(vv_csv_field(c, RC_SPEND, NULL), &cents) != 0)
+		return -1;
+	(void)sqlite3_reset(ins);
+	for (i = 0; i < RC_COUNT; i++) {
+		if (i == RC_SPEND) {
+			(void)sqlite3_bind_int64(ins, RC_SPEND + 1, cents);
+			continue;
+		}
+		f = vv_csv_field(c, i, &len);
+		(void)sqlite3_bind_text(ins, (int)i + 1, f, (int)len,
+		    SQLITE_STATIC);
+	}
+	rc = sqlite3_step(ins);
+	(void)sqlite3_reset(ins);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* CSV to database, one transaction, timed from open to commit. */
+static int
+raw_import(struct bench *b)
+{
+	sqlite3_stmt *ins = NULL;
+	vv_csv *c = NULL;
+	FILE *fp = NULL;
+	size_t n = 0, rows = 0;
+	double t0;
+	int r = -1, began = 0;
+
+	if (sqlite3_prepare_v2(b->raw, "INSERT INTO clients(external_id, "
+	    "name, phone, email, address, annual_spend, client_since, owner, "
+	    "notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &ins,
+	    NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench: raw: %s\n", sqlite3_errmsg(b->raw));
+		return -1;
+	}
+	t0 = now();
+	if ((fp = fopen(b->csv, "rb")) == NULL ||
+	    vv_csv_new(&c, fp) != VV_OK ||
+	    vv_csv_next(c, &n) != VV_OK || n != RC_COUNT)
+		goto out;
+	if (raw_exec(b->raw, "BEGIN IMMEDIATE") != 0)
+		goto out;
+	began = 1;
+	for (;;) {
+		if (vv_csv_next(c, &n) != VV_OK)
+			goto out;
+		if (n == 0)
+			break;
+		if (n != RC_COUNT || raw_insert_row(ins, c) != 0)
+			goto out;
+		rows++;
+	}
+	if (raw_exec(b->raw, "COMMIT") != 0)
+		goto out;
+	began = 0;
+	b->imp_raw = now() - t0;
+	r = rows == b->nrec ? 0 : -1;
+out:
+	if (r != 0)
+		fprintf(stderr, "bench: raw import failed after %zu rows: %s\n",
+		    rows, sqlite3_errmsg(b->raw));
+	if (began)
+		(void)sqlite3_exec(b->raw, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(ins);
+	vv_csv_free(&c);
+	if (fp != NULL)
+		(void)fclose(fp);
+	return r;
+}
+
+static int
+raw_gets_run(sqlite3_stmt *st, char (*seq)[ID_MAX], size_t n, size_t *sum)
+{
+	size_t i;
+	int col;
+
+	for (i = 0; i < n; i++) {
+		(void)sqlite3_reset(st);
+		(void)sqlite3_bind_text(st, 1, seq[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return -1;
+		for (col = 0; col < RC_COUNT; col++) {
+			if (col == RC_SPEND) {
+				*sum += (size_t)sqlite3_column_int64(st, col);
+				continue;
+			}
+			if (sqlite3_column_text(st, col) != NULL)
+				*sum += (size_t)sqlite3_column_bytes(st, col);
+		}
+	}
+	(void)sqlite3_reset(st);
+	return 0;
+}
+
+static int
+raw_gets(struct bench *b, char (*seq)[ID_MAX], double *secs)
+{
+	sqlite3_stmt *st = NULL;
+	size_t sum = 0;
+	double t0;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(b->raw, "SELECT external_id, name, phone, "
+	    "email, address, annual_spend, client_since, owner, notes FROM "
+	    "clients WHERE external_id = ?", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (raw_gets_run(st, seq, b->warm, &sum) != 0)
+		goto out;
+	t0 = now();
+	if (raw_gets_run(st, seq, b->ngets, &sum) != 0)
+		goto out;
+	*secs = now() - t0;
+	r = sum != 0 ? 0 : -1;
+out:
+	if (r != 0)
+		fprintf(stderr, "bench: raw select failed: %s\n",
+		    sqlite3_errmsg(b->raw));
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---------------------------------------------------------- vipvault */
+
+static int
+vault_fail(const vv_vault *v, const char *what, int r)
+{
+	fprintf(stderr, "bench: %s: %s (%s)\n", what, vv_strerror(r),
+	    vv_vault_errmsg(v));
+	return -1;
+}
+
+static int
+vault_import(struct bench *b)
+{
+	vv_import_summary sum;
+	double t0;
+	int r, t;
+
+	t0 = now();
+	if ((r = vv_import_csv(b->v, b->csv, NULL, NULL, &sum)) != VV_OK)
+		return vault_fail(b->v, "import", r);
+	b->imp_vv = now() - t0;
+	for (t = VV_TIER_BASIC; t <= VV_TIER_VIP; t++)
+		if (sum.per_tier[t] != b->counts[t]) {
+			fprintf(stderr, "bench: the vault put %zu records in "
+			    "tier %s, the generator %zu\n", sum.per_tier[t],
+			    vv_tier_name(t), b->counts[t]);
+			return -1;
+		}
+	return sum.inserted == b->nrec ? 0 : -1;
+}
+
+static int
+open_session(vv_vault *v, const char *role, unsigned mask, vv_session **s)
+{
+	char tok[VV_TOKEN_MAX];
+	int r;
+
+	if ((r = vv_role_add(v, role, mask, 0)) != VV_OK)
+		return vault_fail(v, "adding a role", r);
+	if ((r = vv_token_issue(v, role, "bench", 0, tok, sizeof(tok))) !=
+	    VV_OK)
+		return vault_fail(v, "issuing a token", r);
+	r = vv_session_open(v, tok, s);
+	sodium_memzero(tok, sizeof(tok));
+	if (r != VV_OK)
+		return vault_fail(v, "opening a session", r);
+	return 0;
+}
+
+static int
+vault_gets_run(vv_session *s, const vv_vault *v, char (*seq)[ID_MAX],
+    size_t n, int vip, size_t *sum)
+{
+	vv_record *rec = NULL;
+	const char *name;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if ((r = vv_get(s, seq[i], &rec)) != VV_OK)
+			return vault_fail(v, "get", r);
+		name = vv_record_field(rec, VV_FIELD_NAME);
+		*sum += name != NULL ? strlen(name) : 0;
+		if ((vv_record_tier(rec) == VV_TIER_VIP) != vip ||
+		    vv_record_masked(rec, VV_FIELD_PHONE) != vip) {
+			fprintf(stderr, "bench: %s came back in the wrong tier "
+			    "or masking\n", seq[i]);
+			vv_record_free(&rec);
+			return -1;
+		}
+		vv_record_free(&rec);
+	}
+	return 0;
+}
+
+static int
+vault_gets(struct bench *b, vv_session *s, char (*seq)[ID_MAX], int vip,
+    double *secs)
+{
+	size_t sum = 0;
+	double t0;
+
+	if (vault_gets_run(s, b->v, seq, b->warm, vip, &sum) != 0)
+		return -1;
+	t0 = now();
+	if (vault_gets_run(s, b->v, seq, b->ngets, vip, &sum) != 0)
+		return -1;
+	*secs = now() - t0;
+	return sum != 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------- libsodium */
+
+static int
+time_aead(struct bench *b)
+{
+	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t ad[54], msg[100], pt[100];
+	uint8_t ct[sizeof(msg) + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+	unsigned long long ptlen;
+	double t0;
+	size_t i;
+
+	crypto_aead_xchacha20poly1305_ietf_keygen(key);
+	randombytes_buf(nonce, sizeof(nonce));
+	randombytes_buf(ad, sizeof(ad));
+	randombytes_buf(msg, sizeof(msg));
+	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, msg,
+	    sizeof(msg), ad, sizeof(ad), NULL, nonce, key);
+	for (t0 = 0, i = 0; i < AEAD_OPS / 10 + AEAD_OPS; i++) {
+		if (i == AEAD_OPS / 10)
+			t0 = now();
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen,
+		    NULL, ct, sizeof(ct), ad, sizeof(ad), nonce, key) != 0)
+			return -1;
+	}
+	b->aead_rate = AEAD_OPS / (now() - t0);
+	return 0;
+}
+
+static int
+time_seal(struct bench *b)
+{
+	uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+	uint8_t key[32], out[32], sealed[crypto_box_SEALBYTES + 32];
+	double t0;
+	size_t i;
+
+	(void)crypto_box_keypair(pk, sk);
+	randombytes_buf(key, sizeof(key));
+	if (crypto_box_seal(sealed, key, sizeof(key), pk) != 0)
+		return -1;
+	for (t0 = 0, i = 0; i < SEAL_OPS / 10 + SEAL_OPS; i++) {
+		if (i == SEAL_OPS / 10)
+			t0 = now();
+		if (crypto_box_seal_open(out, sealed, sizeof(sealed), pk,
+		    sk) != 0)
+			return -1;
+	}
+	b->seal_rate = SEAL_OPS / (now() - t0);
+	sodium_memzero(sk, sizeof(sk));
+	return 0;
+}
+
+/* ------------------------------------------------------------- report */
+
+static void
+row_ratio(const char *what, size_t n, double t_vv, double t_raw,
+    double target)
+{
+	double ratio = t_vv / t_raw;
+
+	printf("%-34s %12.0f %14.0f %7.2f", what, (double)n / t_vv,
+	    (double)n / t_raw, ratio);
+	if (target > 0)
+		printf("   <= %.1f %s\n", target, ratio <= target ? "ok" :
+		    "MISSED");
+	else
+		printf("   -\n");
+}
+
+static void
+report(const struct bench *b)
+{
+	char cpu[128];
+	struct rusage ru;
+
+	cpu_model(cpu, sizeof(cpu));
+	printf("vipvault bench: %zu records, %s, libsodium %s, SQLCipher %s "
+	    "(SQLite %s)\n", b->nrec, cpu, sodium_version_string(),
+	    b->cipher_ver, sqlite3_libversion());
+	printf("records: basic %zu, standard %zu, vip %zu; CSV %.1f MiB; "
+	    "%zu gets per read row\n\n", b->counts[VV_TIER_BASIC],
+	    b->counts[VV_TIER_STANDARD], b->counts[VV_TIER_VIP],
+	    (double)b->csv_bytes / 1048576.0, b->ngets);
+	printf("%-34s %12s %14s %7s   %s\n", "measure", "vipvault",
+	    "raw baseline", "ratio", "target");
+	row_ratio("import, CSV -> db (records/s)", b->nrec, b->imp_vv,
+	    b->imp_raw, IMPORT_TARGET);
+	if (b->seq != NULL)
+		row_ratio("get by id, basic/standard (/s)", b->ngets,
+		    b->get_vv, b->get_raw, GET_TARGET);
+	else
+		printf("%-34s %12s\n", "get by id, basic/standard (/s)",
+		    "n/a");
+	if (b->vseq != NULL)
+		row_ratio("get by id, vip, masked (/s)", b->ngets, b->vip_vv,
+		    b->vip_raw, 0);
+	else
+		printf("%-34s %12s\n", "get by id, vip, masked (/s)", "n/a");
+	printf("%-34s %12s %14.0f\n", "xchacha20poly1305 open 100 B (/s)",
+	    "-", b->aead_rate);
+	printf("%-34s %12s %14.0f\n", "crypto_box_seal_open (/s)", "-",
+	    b->seal_rate);
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		printf("%-34s %8.0f MiB\n", "peak RSS", (double)ru.ru_maxrss /
+		    1024.0);
+	printf("\ntimes (s): import %.3f vs %.3f; get %.3f vs %.3f; "
+	    "vip get %.3f vs %.3f; ratio = vipvault time / raw time\n",
+	    b->imp_vv, b->imp_raw, b->get_vv, b->get_raw, b->vip_vv,
+	    b->vip_raw);
+}
+
+/* --------------------------------------------------------------- main */
+
+static int
+setup(struct bench *b)
+{
+	const char *tmpdir = getenv("TMPDIR");
+
+	if (tmpdir == NULL || *tmpdir == '\0')
+		tmpdir = "/tmp";
+	if (asprintf(&b->tmp, "%s/vipvault-bench.XXXXXX", tmpdir) < 0) {
+		b->tmp = NULL;
+		return -1;
+	}
+	if (mkdtemp(b->tmp) == NULL) {
+		fprintf(stderr, "bench: mkdtemp %s: %s\n", b->tmp,
+		    strerror(errno));
+		free(b->tmp);
+		b->tmp = NULL;
+		return -1;
+	}
+	if ((b->csv = join(b->tmp, "clients.csv")) == NULL ||
+	    (b->vdir = join(b->tmp, "vault")) == NULL ||
+	    (b->rawdb = join(b->tmp, "raw.db")) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+run(struct bench *b)
+{
+	char msg[320];
+	int r;
+
+	if (setup(b) != 0 || gen_csv(b) != 0)
+		return -1;
+	if ((r = vv_vault_create(&b->v, b->vdir, NULL, msg, sizeof(msg))) !=
+	    VV_OK) {
+		fprintf(stderr, "bench: creating the vault: %s (%s)\n",
+		    vv_strerror(r), msg);
+		return -1;
+	}
+	if (raw_open(b) != 0 || read_csv_once(b->csv) != 0)
+		return -1;
+	if (raw_import(b) != 0 || vault_import(b) != 0)
+		return -1;
+	if (make_seq(b, VV_TIER_MASK(VV_TIER_BASIC) |
+	    VV_TIER_MASK(VV_TIER_STANDARD), SEED + 1, &b->seq) != 0 ||
+	    make_seq(b, VV_TIER_MASK(VV_TIER_VIP), SEED + 2, &b->vseq) != 0) {
+		fprintf(stderr, "bench: out of memory\n");
+		return -1;
+	}
+	if (b->seq != NULL &&
+	    (open_session(b->v, "bench", VV_TIER_MASK(VV_TIER_BASIC) |
+	    VV_TIER_MASK(VV_TIER_STANDARD), &b->s) != 0 ||
+	    vault_gets(b, b->s, b->seq, 0, &b->get_vv) != 0 ||
+	    raw_gets(b, b->seq, &b->get_raw) != 0))
+		return -1;
+	if (b->vseq != NULL &&
+	    (open_session(b->v, "bench-vip", VV_TIER_MASK(VV_TIER_VIP),
+	    &b->svip) != 0 ||
+	    vault_gets(b, b->svip, b->vseq, 1, &b->vip_vv) != 0 ||
+	    raw_gets(b, b->vseq, &b->vip_raw) != 0))
+		return -1;
+	if (time_aead(b) != 0 || time_seal(b) != 0) {
+		fprintf(stderr, "bench: libsodium baseline failed\n");
+		return -1;
+	}
+	report(b);
+	return 0;
+}
+
+static void
+cleanup(struct bench *b)
+{
+	vv_session_free(&b->s);
+	vv_session_free(&b->svip);
+	vv_vault_free(&b->v);
+	if (b->raw != NULL)
+		(void)sqlite3_close_v2(b->raw);
+	if (b->tmp != NULL)
+		(void)nftw(b->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(b->seq);
+	free(b->vseq);
+	free(b->tier);
+	free(b->csv);
+	free(b->vdir);
+	free(b->rawdb);
+	free(b->tmp);
+}
+
+int
+main(void)
+{
+	struct bench b;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if (env_count("BENCH_RECORDS", DEF_RECORDS, &b.nrec) != 0 ||
+	    env_count("BENCH_GETS", DEF_GETS, &b.ngets) != 0)
+		return 2;
+	b.warm = b.ngets / 10 < WARM_MAX ? b.ngets / 10 : WARM_MAX;
+	if (vv_global_init() != VV_OK) {
+		fprintf(stderr, "bench: vv_global_init failed\n");
+		return 1;
+	}
+	r = run(&b);
+	(void)fflush(stdout);
+	cleanup(&b);
+	return r == 0 ? 0 : 1;
+}
