@@ -286,37 +286,44 @@ static void
 gen_ru(uint64_t *s, size_t i, struct gen_text *g)
 {
 	const struct person *f = &PICK(s, ru_first);
+	const char *street;
 	unsigned a = rndn(s, 100), b = rndn(s, 1000), c = rndn(s, 100),
-	    d = rndn(s, 100);
+	    d = rndn(s, 100), house, flat;
 
 	(void)snprintf(g->name, GEN_LEN, "%s %s", f->name, PICK(s, ru_last));
 	switch (rndn(s, 3)) {
 	case 0:
-		(void)snprintf(g->phone, GEN_LEN, "+7 (9%02u) %03u-%02u-%02u", a, b,
-		    c, d);
+		(void)snprintf(g->phone, GEN_LEN, "+7 (9%02u) %03u-%02u-%02u",
+		    a, b, c, d);
 		break;
 	case 1:
-		(void)snprintf(g->phone, GEN_LEN, "+79%02u%03u%02u%02u", a, b, c, d);
+		(void)snprintf(g->phone, GEN_LEN, "+79%02u%03u%02u%02u",
+		    a, b, c, d);
 		break;
 	default:
-		(void)snprintf(g->phone, GEN_LEN, "8 9%02u %03u %02u %02u", a, b, c,
-		    d);
+		(void)snprintf(g->phone, GEN_LEN, "8 9%02u %03u %02u %02u",
+		    a, b, c, d);
 		break;
 	}
 	if (rndn(s, 8) == 0)
 		(void)snprintf(g->email, GEN_LEN, "%c%s.%zu@Mail.RU",
 		    f->latin[0] - 'a' + 'A', f->latin + 1, i);
 	else
-		(void)snprintf(g->email, GEN_LEN, "%s.%zu@example.ru", f->latin, i);
-	(void)snprintf(g->addr, GEN_LEN, "%s, д. %u, кв. %u, %s", PICK(s, ru_street),
-	    1 + rndn(s, 120), 1 + rndn(s, 300), PICK(s, ru_city));
+		(void)snprintf(g->email, GEN_LEN, "%s.%zu@example.ru",
+		    f->latin, i);
+	street = PICK(s, ru_street);
+	house = 1 + rndn(s, 120);
+	flat = 1 + rndn(s, 300);
+	(void)snprintf(g->addr, GEN_LEN, "%s, д. %u, кв. %u, %s", street,
+	    house, flat, PICK(s, ru_city));
 }
 
 static void
 gen_en(uint64_t *s, size_t i, struct gen_text *g)
 {
 	const char *first = PICK(s, en_first), *last = PICK(s, en_last);
-	unsigned line = rndn(s, 10000);
+	const char *street, *city;
+	unsigned line = rndn(s, 10000), house;
 
 	(void)snprintf(g->name, GEN_LEN, "%s %s", first, last);
 	switch (rndn(s, 3)) {
@@ -330,41 +337,49 @@ gen_en(uint64_t *s, size_t i, struct gen_text *g)
 		(void)snprintf(g->phone, GEN_LEN, "+1 312.555.%04u", line);
 		break;
 	}
-	(void)snprintf(g->email, GEN_LEN, "%s.%s%zu@example.com", first, last, i);
-	(void)snprintf(g->addr, GEN_LEN, "%u %s, %s %05u", 1 + rndn(s, 9000),
-	    PICK(s, en_street), PICK(s, en_city), 10000 + rndn(s, 89999));
+	(void)snprintf(g->email, GEN_LEN, "%s.%s%zu@example.com", first,
+	    last, i);
+	house = 1 + rndn(s, 9000);
+	street = PICK(s, en_street);
+	city = PICK(s, en_city);
+	(void)snprintf(g->addr, GEN_LEN, "%u %s, %s %05u", house, street,
+	    city, 10000 + rndn(s, 89999));
 }
 
 static void
 gen_cn(uint64_t *s, size_t i, struct gen_text *g)
 {
+	const char *last = PICK(s, cn_last);
 	unsigned a = 30 + rndn(s, 60), b = rndn(s, 10000), c = rndn(s, 10000);
+	unsigned house = 1 + rndn(s, 2000), room = 100 + rndn(s, 3000);
 
-	(void)snprintf(g->name, GEN_LEN, "%s%s", PICK(s, cn_last), PICK(s, cn_first));
+	(void)snprintf(g->name, GEN_LEN, "%s%s", last, PICK(s, cn_first));
 	switch (rndn(s, 3)) {
 	case 0:
-		(void)snprintf(g->phone, GEN_LEN, "+86 1%02u %04u %04u", a, b, c);
+		(void)snprintf(g->phone, GEN_LEN, "+86 1%02u %04u %04u",
+		    a, b, c);
 		break;
 	case 1:
 		(void)snprintf(g->phone, GEN_LEN, "+861%02u%04u%04u", a, b, c);
 		break;
 	default:
-		(void)snprintf(g->phone, GEN_LEN, "0086 1%02u-%04u-%04u", a, b, c);
+		(void)snprintf(g->phone, GEN_LEN, "0086 1%02u-%04u-%04u",
+		    a, b, c);
 		break;
 	}
 	(void)snprintf(g->email, GEN_LEN, "user%zu@example.cn", i);
 	switch (rndn(s, 3)) {
 	case 0:
-		(void)snprintf(g->addr, GEN_LEN, "上海市浦东新区世纪大道%u号, %u室",
-		    1 + rndn(s, 2000), 100 + rndn(s, 3000));
+		(void)snprintf(g->addr, GEN_LEN, "上海市浦东新区世纪大道%u号, "
+		    "%u室", house, room);
 		break;
 	case 1:
 		(void)snprintf(g->addr, GEN_LEN, "北京市朝阳区建国路%u号, %u室",
-		    1 + rndn(s, 2000), 100 + rndn(s, 3000));
+		    house, room);
 		break;
 	default:
 		(void)snprintf(g->addr, GEN_LEN, "%u Nanjing Rd, Shanghai",
-		    1 + rndn(s, 900));
+		    house);
 		break;
 	}
 }
