@@ -151,6 +151,8 @@ vv_p11_label_str(const unsigned char *label, size_t len, char *out,
 
 	if (outlen == 0)
 		return;
+	/* p11-kit leaves a label the URI does not set all zeros. */
+	len = strnlen((const char *)label, len);
 	while (len > 0 && label[len - 1] == ' ')
 		len--;
 	if (len > outlen - 1)

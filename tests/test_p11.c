@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
-#include <p11-kit/pkcs11.h>
+#include <p11-kit/p11-kit.h>
 
 #include "vipvault.h"
 #include "hsm/p11.h"
@@ -37,6 +37,7 @@ static struct {
 	char errmsg[256];
 	const char *module;
 	vv_p11 *p, *q;		/* freed after each test, even a failed one */
+	char *self;		/* this program, for a second process */
 } g;
 
 static int
@@ -443,13 +444,20 @@ test_wrong_pin(void **state)
 }
 
 static void
-test_pin_file_problems(void **state)
+test_pin_files(void **state)
 {
 	char *missing = tl_join(g.dir, "no-such.pin");
 	char *empty = tl_join(g.dir, "empty.pin");
+	char *crlf = tl_join(g.dir, "crlf.pin"), *pin = read_pin(), *text;
 	char uri[URI_MAX];
 
 	(void)state;
+	/* A trailing newline, as an editor leaves it, is not the PIN's. */
+	assert_true(asprintf(&text, "%s\r\n", pin) > 0);
+	assert_int_equal(tl_write_file(crlf, text, strlen(text)), 0);
+	uri_with(uri, sizeof(uri), LABEL, g.module, crlf);
+	g.p = open_ok(uri);
+	vv_p11_free(&g.p);
 	uri_with(uri, sizeof(uri), LABEL, g.module, missing);
 	open_fails(uri, VV_ERR_IO);
 	assert_non_null(strstr(g.errmsg, "no-such.pin"));
@@ -460,6 +468,9 @@ test_pin_file_problems(void **state)
 	open_fails(uri, VV_ERR_IO);
 	free(missing);
 	free(empty);
+	free(crlf);
+	free(pin);
+	free(text);
 }
 
 static void
@@ -523,6 +534,66 @@ test_bad_uris(void **state)
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
 	    "?module-path=%s&pin-source=%%7Cfoo", g.module);
 	open_fails(uri, VV_ERR_INVALID);
+}
+
+/* Initialises SoftHSM2's blank token directly, as another tool would. */
+static void
+add_token(const char *label)
+{
+	CK_FUNCTION_LIST *f = p11_kit_module_load(g.module,
+	    P11_KIT_MODULE_UNMANAGED);
+	CK_SLOT_ID slots[16];
+	CK_ULONG n = 16, i;
+	CK_TOKEN_INFO ti;
+	unsigned char lab[32];
+	int done = 0;
+
+	assert_non_null(f);
+	assert_int_equal(p11_kit_module_initialize(f), CKR_OK);
+	assert_int_equal(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	memset(lab, ' ', sizeof(lab));
+	memcpy(lab, label, strlen(label));
+	for (i = 0; i < n && !done; i++) {
+		assert_int_equal(f->C_GetTokenInfo(slots[i], &ti), CKR_OK);
+		if ((ti.flags & CKF_TOKEN_INITIALIZED) == 0) {
+			assert_int_equal(f->C_InitToken(slots[i],
+			    (CK_UTF8CHAR *)"87654321", 8, lab), CKR_OK);
+			done = 1;
+		}
+	}
+	assert_int_equal(p11_kit_module_finalize(f), CKR_OK);
+	p11_kit_module_release(f);
+	assert_true(done);
+}
+
+static void
+test_token_matching(void **state)
+{
+	char uri[URI_MAX];
+
+	(void)state;
+	add_token("vv-other");
+	/* Two tokens and a URI that does not say which. */
+	(void)snprintf(uri, sizeof(uri), "pkcs11:?module-path=%s"
+	    "&pin-source=file:%s/user.pin", g.module, g.hsm);
+	open_fails(uri, VV_ERR_HSM);
+	assert_non_null(strstr(g.errmsg, "2 tokens match"));
+	assert_non_null(strstr(g.errmsg, "(any)"));
+	(void)snprintf(uri, sizeof(uri), "pkcs11:model=SoftHSM%%20v2;"
+	    "token=" LABEL "?module-path=%s&pin-source=file:%s/user.pin",
+	    g.module, g.hsm);
+	g.p = open_ok(uri);
+	vv_p11_free(&g.p);
+	(void)snprintf(uri, sizeof(uri), "pkcs11:library-manufacturer=Nobody;"
+	    "token=" LABEL "?module-path=%s&pin-source=file:%s/user.pin",
+	    g.module, g.hsm);
+	open_fails(uri, VV_ERR_HSM);
+	assert_non_null(strstr(g.errmsg, "no token matches"));
+	/* vv-other has no user PIN yet. */
+	(void)snprintf(uri, sizeof(uri), "pkcs11:token=vv-other"
+	    "?module-path=%s&pin-source=file:%s/user.pin", g.module, g.hsm);
+	open_fails(uri, VV_ERR_HSM);
+	assert_non_null(strstr(g.errmsg, "C_Login"));
 }
 
 /* No module-path: the token is found among p11-kit's registered modules. */
@@ -632,8 +703,8 @@ test_new_process(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		execl("/proc/self/exe", "test_p11", "--child", g.uri,
-		    "persist", blobfile, (char *)NULL);
+		execl(g.self, g.self, "--child", g.uri, "persist", blobfile,
+		    (char *)NULL);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -682,17 +753,25 @@ main(int argc, char *argv[])
 		cmocka_unit_test_teardown(test_integrity, close_handles),
 		cmocka_unit_test_teardown(test_nonextractable, close_handles),
 		cmocka_unit_test_teardown(test_wrong_pin, close_handles),
-		cmocka_unit_test_teardown(test_pin_file_problems, close_handles),
+		cmocka_unit_test_teardown(test_pin_files, close_handles),
 		cmocka_unit_test_teardown(test_missing_module, close_handles),
 		cmocka_unit_test_teardown(test_no_token, close_handles),
 		cmocka_unit_test_teardown(test_bad_uris, close_handles),
+		cmocka_unit_test_teardown(test_token_matching, close_handles),
 		cmocka_unit_test_teardown(test_registered_modules, close_handles),
 		cmocka_unit_test_teardown(test_reopen, close_handles),
 		cmocka_unit_test_teardown(test_second_token, close_handles),
 		cmocka_unit_test_teardown(test_new_process, close_handles),
 	};
 
+	int r;
+
 	if (argc == 5 && strcmp(argv[1], "--child") == 0)
 		return child_main(argv[2], argv[3], argv[4]);
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	/* Not /proc/self/exe: under valgrind that is valgrind itself. */
+	if ((g.self = realpath(argv[0], NULL)) == NULL)
+		return 1;
+	r = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	free(g.self);
+	return r;
 }

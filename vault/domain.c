@@ -44,7 +44,8 @@ key_aad(const vv_vault *v, const char *purpose, int domain,
 	aad[n++] = (uint8_t)domain;
 	vv_put_be32(aad + n, version);
 	n += 4;
-	memcpy(aad + n, role, rl);
+	if (rl > 0)
+		memcpy(aad + n, role, rl);
 	return n + rl;
 }
 

@@ -199,15 +199,18 @@ assert_mode() {
 	assert_eq "$m" "$2" "mode of ${1#"$E2E_TMP"/} is $2"
 }
 
-# json EXPR: evaluates the Python expression EXPR with d = the JSON
-# document in $OUT and prints the result (lists and dicts as JSON).
+# json EXPR...: evaluates each Python expression with d = the JSON document
+# in $OUT and prints the results one a line (lists, dicts, booleans as
+# JSON).  Python starts slowly here: ask for several values at once,
+# e.g. mapfile -t J < <(json 'd["a"]' 'd["b"]').
 json() {
 	printf '%s' "$OUT" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-r = eval(sys.argv[1])
-print(json.dumps(r, ensure_ascii=False) if isinstance(r, (list, dict, bool))
-      or r is None else r)' "$1"
+for e in sys.argv[1:]:
+    r = eval(e)
+    print(json.dumps(r, ensure_ascii=False)
+          if isinstance(r, (list, dict, bool)) or r is None else r)' "$@"
 }
 
 # vv DIR ARGS...: the CLI on vault DIR.
@@ -239,12 +242,11 @@ issue_token() {
 	"$VIPVAULT" --vault "$1" token issue "$2" --user "$3" 2>>"$E2E_FAILED_STDERR"
 }
 
-# tier_counts DIR: "vip standard basic" from tiers --json.
+# tier_counts DIR: "vip standard basic" from tiers --json (sed, not
+# python: this runs after every refused command and python starts slowly).
 tier_counts() {
-	"$VIPVAULT" --vault "$1" --json tiers | python3 -c '
-import json, sys
-r = json.load(sys.stdin)["records"]
-print(r["vip"], r["standard"], r["basic"])'
+	"$VIPVAULT" --vault "$1" --json tiers 2>/dev/null | sed -nE \
+	    's/.*"records":\{"vip":([0-9]+),"standard":([0-9]+),"basic":([0-9]+)\}.*/\1 \2 \3/p'
 }
 
 # vault_state DIR: checksums of the vault's database and key files and
@@ -255,31 +257,36 @@ vault_state() {
 	tier_counts "$1" 2>/dev/null
 }
 
-# sample_field EXTERNAL_ID COLUMN: a value from the sample CSV.
-sample_field() {
-	python3 - "$SAMPLE" "$1" "$2" <<'EOF'
-import csv, sys
-with open(sys.argv[1], newline="", encoding="utf-8") as f:
-    for row in csv.DictReader(f):
-        if row["external_id"] == sys.argv[2]:
-            print(row[sys.argv[3]])
-            break
-EOF
-}
+# sample_rows ID...: for each id found in the sample, one tab-separated
+# line: id, name, phone, email, address, owner, phone in E.164.  E.164 the
+# way vipvault spells it: '+' and the digits; without a '+', a leading 00
+# is the international prefix and 8 with ten more digits is Russian +7.
+sample_rows() {
+	python3 - "$SAMPLE" "$@" <<'EOF'
+import csv, re, sys
 
-# norm_phone PHONE: E.164 the way vipvault spells it (+digits; a leading
-# 00 is the international prefix; 8 and ten digits is Russian +7).
-norm_phone() {
-	python3 - "$1" <<'EOF'
-import re, sys
-s = sys.argv[1].strip()
-d = re.sub(r"\D", "", s)
-if not s.startswith("+"):
-    if d.startswith("00"):
-        d = d[2:]
-    elif len(d) == 11 and d[0] == "8":
-        d = "7" + d[1:]
-print("+" + d)
+def e164(s):
+    s = s.strip()
+    d = re.sub(r"\D", "", s)
+    if not s.startswith("+"):
+        if d.startswith("00"):
+            d = d[2:]
+        elif len(d) == 11 and d[0] == "8":
+            d = "7" + d[1:]
+    return "+" + d
+
+want = sys.argv[2:]
+rows = {}
+with open(sys.argv[1], newline="", encoding="utf-8") as f:
+    for r in csv.DictReader(f):
+        if r["external_id"] in want:
+            rows[r["external_id"]] = r
+for i in want:
+    r = rows.get(i)
+    if r is not None:
+        print("\t".join(x.replace("\t", " ").replace("\n", " ") for x in
+              (i, r["name"], r["phone"], r["email"], r["address"],
+               r["owner"], e164(r["phone"]))))
 EOF
 }
 

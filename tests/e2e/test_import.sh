@@ -9,17 +9,17 @@ new_vault "$V"
 
 # ---- the sample, with --json
 expect_exit 0 "$VIPVAULT" --vault "$V" --json import "$SAMPLE"
-assert_eq "$(json 'd["records"]')" 10000 "import: 10000 records"
-assert_eq "$(json 'd["inserted"]')" 10000 "import: 10000 new"
-assert_eq "$(json 'd["updated"]')" 0 "import: 0 updated"
-assert_eq "$(json 'sum(d["tiers"].values())')" 10000 "import: tiers sum to 10000"
-assert_eq "$(json 'sorted(d["tiers"])')" '["basic", "standard", "vip"]' \
-    "import: the three tiers"
-assert_eq "$(json 'all(n > 0 for n in d["tiers"].values())')" true \
-    "import: every tier holds records"
-assert_eq "$(json 'd["tiers"]["vip"] < d["tiers"]["standard"] < d["tiers"]["basic"]')" \
-    true "import: vip < standard < basic"
-per_tier=$(json '" ".join(str(d["tiers"][t]) for t in ("vip", "standard", "basic"))')
+mapfile -t J < <(json 'd["records"]' 'd["inserted"]' 'd["updated"]' \
+    'sum(d["tiers"].values())' 'sorted(d["tiers"])' \
+    'd["tiers"]["vip"] > 0 and d["tiers"]["vip"] < d["tiers"]["standard"] < d["tiers"]["basic"]' \
+    '" ".join(str(d["tiers"][t]) for t in ("vip", "standard", "basic"))')
+assert_eq "${J[0]:-}" 10000 "import --json: 10000 records"
+assert_eq "${J[1]:-}" 10000 "import --json: 10000 new"
+assert_eq "${J[2]:-}" 0 "import --json: 0 updated"
+assert_eq "${J[3]:-}" 10000 "import --json: tiers sum to 10000"
+assert_eq "${J[4]:-}" '["basic", "standard", "vip"]' "import --json: the three tiers"
+assert_eq "${J[5]:-}" true "import: 0 < vip < standard < basic"
+per_tier=${J[6]:-}
 assert_eq "$(tier_counts "$V")" "$per_tier" "tiers --json agrees with the import summary"
 
 # ---- re-import: everything is an update, nothing changes tier

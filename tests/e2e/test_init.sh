@@ -22,9 +22,10 @@ assert_empty "$loose" "no file in the vault is readable by group or others"
 
 # --json, VIPVAULT_DIR
 expect_exit 0 env VIPVAULT_DIR="$E2E_TMP/j" "$VIPVAULT" --json init --dev
-assert_eq "$(json 'd["hsm"]')" dev "init --json: hsm is dev"
-assert_match "$(json 'd["vault_id"]')" '^[0-9a-f]{32}$' "init --json: vault_id"
-assert_eq "$(json 'd["dir"]')" "$E2E_TMP/j" "init --json: dir from VIPVAULT_DIR"
+mapfile -t J < <(json 'd["hsm"]' 'd["vault_id"]' 'd["dir"]')
+assert_eq "${J[0]:-}" dev "init --json: hsm is dev"
+assert_match "${J[1]:-}" '^[0-9a-f]{32}$' "init --json: vault_id"
+assert_eq "${J[2]:-}" "$E2E_TMP/j" "init --json: dir from VIPVAULT_DIR"
 expect_exit 0 "$VIPVAULT" --vault "$E2E_TMP/j" tiers
 # two vaults never share an id
 id1=$(sed -n 's/^vault_id = //p' "$V/vault.conf")
