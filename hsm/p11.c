@@ -269,6 +269,7 @@ login(struct vv_p11 *p, P11KitUri *uri, CK_SLOT_ID slot)
 	/*
 	 * Login state belongs to the application, not the session: another
 	 * handle of this process on the same token has already logged in.
+	 * The token then checks no PIN, but this process holds it anyway.
 	 */
 	if (rv == CKR_USER_ALREADY_LOGGED_IN)
 		rv = CKR_OK;

@@ -172,7 +172,7 @@ vv_p11_seal(vv_p11 *p, const char *label, const uint8_t *aad,
 
 	*outlen = 0;
 	if ((aad == NULL && aadlen > 0) || (pt == NULL && ptlen > 0) ||
-	    ptlen > ULONG_MAX - VV_P11_OVERHEAD)
+	    out == NULL || ptlen > ULONG_MAX - VV_P11_OVERHEAD)
 		return vv_p11_fail(p, VV_ERR_INVALID, "seal: bad arguments");
 	if ((r = key_find(p, label, &h)) != VV_OK)
 		return r;

@@ -137,6 +137,21 @@ write_excl(struct dev *d, const char *path, const void *data, size_t len)
 	return r;
 }
 
+/* Makes the new names in hsmdir durable. */
+static int
+sync_dir(struct dev *d)
+{
+	int fd, r = VV_OK;
+
+	if ((fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return dev_fail(d, VV_ERR_IO, "%s: %s", d->dir,
+		    strerror(errno));
+	if (fsync(fd) != 0)
+		r = dev_fail(d, VV_ERR_IO, "%s: %s", d->dir, strerror(errno));
+	(void)close(fd);
+	return r;
+}
+
 static int
 write_conf(struct dev *d)
 {
@@ -365,7 +380,8 @@ dev_create(struct dev *d, const char *hsmdir, const char *label, char *uri,
 		return dev_fail(d, VV_ERR_IO, "%s: %s", d->tokens,
 		    strerror(errno));
 	if ((r = write_conf(d)) != VV_OK || (r = dev_setenv(d)) != VV_OK ||
-	    (r = make_token(d, module, label)) != VV_OK)
+	    (r = make_token(d, module, label)) != VV_OK ||
+	    (r = sync_dir(d)) != VV_OK)
 		return r;
 	return build_uri(d, module, label, uri, urilen);
 }

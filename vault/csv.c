@@ -16,6 +16,7 @@
 
 #include "vipvault.h"
 #include "vault/csv.h"
+#include "vault/utf8.h"
 
 /* Bytes read from the stream at a time.  Tests and fuzzers may build
  * with a tiny buffer so that every refill path is exercised. */
@@ -199,33 +200,6 @@ append(vv_csv *c, const uint8_t *p, size_t n)
 	return VV_OK;
 }
 
-/* Length of the well-formed UTF-8 sequence at s, or 0. */
-static size_t
-utf8_len(const uint8_t *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (n < len)
-		return 0;
-	cp = s[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-
-	return len;
-}
-
 /* Checks the field's encoding; an error names the line of the bad byte,
  * which in a quoted field may be below the line the field starts on. */
 static int
@@ -239,7 +213,7 @@ check_field(vv_csv *c, const uint8_t *s, size_t n)
 			i++;
 			continue;
 		}
-		if (s[i] != 0 && (len = utf8_len(s + i, n - i)) != 0) {
+		if (s[i] != 0 && (len = vv_utf8_len(s + i, n - i)) != 0) {
 			i += len;
 			continue;
 		}

@@ -10,6 +10,7 @@
 
 #include "vipvault.h"
 #include "vault/mask.h"
+#include "vault/utf8.h"
 #include "vault/normalize.h"
 
 /*
@@ -165,32 +166,16 @@ vv_mask_phone(const char *e164, char *out, size_t outlen)
 	return VV_OK;
 }
 
-/* Length of the well-formed UTF-8 character at s (NUL-terminated), or 0
- * for NUL or a malformed sequence. */
+/* Length of the well-formed UTF-8 character at the start of a
+ * NUL-terminated string, or 0 for NUL or a malformed sequence. */
 static size_t
 utf8_first(const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t cp;
-	size_t len, i;
+	const uint8_t *s = (const uint8_t *)str;
 
-	if (s[0] < 0x80)
-		return s[0] != 0;
-	if (s[0] < 0xc2 || s[0] > 0xf4)
+	if (s[0] == 0)
 		return 0;
-	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	cp = s[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		/* Also stops at the terminating NUL. */
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-
-	return len;
+	return vv_utf8_len(s, strnlen(str, 4));
 }
 
 /* Writes first UTF-8 character of s + "***"; returns bytes written. */

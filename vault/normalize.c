@@ -10,6 +10,7 @@
 
 #include "vipvault.h"
 #include "vault/normalize.h"
+#include "vault/utf8.h"
 
 #define E164_MIN 8
 #define E164_MAX 15
@@ -175,33 +176,6 @@ vv_phone_normalize(const char *in, char *out, size_t outlen,
 	return VV_OK;
 }
 
-/* Length of the well-formed UTF-8 sequence at s, or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (n < len)
-		return 0;
-	cp = s[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-
-	return len;
-}
-
 static const char *
 check_local(const char *s, size_t n)
 {
@@ -220,7 +194,7 @@ check_local(const char *s, size_t n)
 			return "space in local part";
 		if (strchr("(),:;<>[\\]", s[i]) != NULL)
 			return "special character in local part";
-		if (u[i] >= 0x80 && (len = utf8_len(u + i, n - i)) == 0)
+		if (u[i] >= 0x80 && (len = vv_utf8_len(u + i, n - i)) == 0)
 			return "invalid UTF-8";
 	}
 

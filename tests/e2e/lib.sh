@@ -13,6 +13,9 @@
 #   ok LABEL, fail LABEL      count a check by hand
 #   finish                    print the summary; exit 1 if a check failed
 #
+# E2E_KEEP=1 keeps the temporary directory; E2E_VERBOSE=1 lists every
+# check that passed.
+#
 # The stderr of every command that exited non-zero is appended to
 # $E2E_FAILED_STDERR, so a test can check that no failure message quotes
 # client data.
@@ -69,8 +72,12 @@ _e2e_exit() {
 		    "$E2E_PASS passed, $E2E_FAIL failed checks" >&2
 		[ "$status" -eq 0 ] && status=1
 	fi
-	chmod -R u+rwX "$E2E_TMP" 2>/dev/null
-	rm -rf "$E2E_TMP"
+	if [ -n "${E2E_KEEP:-}" ]; then
+		echo "  (E2E_KEEP: kept $E2E_TMP)" >&2
+	else
+		chmod -R u+rwX "$E2E_TMP" 2>/dev/null
+		rm -rf "$E2E_TMP"
+	fi
 	exit "$status"
 }
 trap _e2e_exit EXIT

@@ -71,7 +71,7 @@ for id in $(head -n 3 <<<"$ids"); do
 	assert_eq "$RC" 0 "add $id again"
 done
 scan "after add"
-# while a reader holds the database open the WAL must not leak either
+# reads write nothing in clear either
 run vvr list --token "$DESK"
 scan "after reads"
 
