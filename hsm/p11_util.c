@@ -244,7 +244,9 @@ pin_load(int fd, char *buf, size_t *len)
 	return 0;
 }
 
-/* Opens a regular file for reading; a FIFO must not block us. */
+/* Opens a regular file for reading; a FIFO must not block us.  Like ssh
+ * with a private key, refuse a PIN file other users may read or write:
+ * the PIN would already be out of our hands. */
 static int
 pin_open(const char *path, int *fd)
 {
@@ -255,6 +257,8 @@ pin_open(const char *path, int *fd)
 		return errno;
 	if (!S_ISREG(st.st_mode))
 		return EINVAL;
+	if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0)
+		return EPERM;
 	return 0;
 }
 
@@ -277,7 +281,9 @@ vv_p11_pin_read(struct vv_p11 *p, const char *source, char **pin,
 		e = errno;
 	if (e != 0) {
 		r = vv_p11_fail(p, VV_ERR_IO, "pin-source %s: %s", path,
-		    e == EINVAL ? "not a regular file" : strerror(e));
+		    e == EINVAL ? "not a regular file" : e == EPERM ?
+		    "other users may read or write it (chmod o-rwx)" :
+		    strerror(e));
 		goto fail;
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))

@@ -197,6 +197,11 @@ test_hsm_wrong_pin(void **state)
 	assert_null(strstr(msg, good));		/* no PIN in messages */
 	assert_unchanged(t, &before);
 	assert_int_equal(tl_write_file(pin, good, len), 0);
+	/* A PIN file others can read is refused, not used. */
+	assert_int_equal(chmod(pin, 0604), 0);
+	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_IO);
+	assert_non_null(strstr(msg, "other users may read or write it"));
+	assert_int_equal(chmod(pin, 0600), 0);
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_OK);
 	free(good);
 	free(pin);
