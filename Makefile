@@ -52,7 +52,7 @@ STATIC_LIB = $(BUILD)/libvipvault.a
 SHARED_LIB = $(BUILD)/libvipvault.so.$(VERSION)
 CLI_BIN    = $(BUILD)/vipvault
 
-DEB_PKGS = build-essential pkg-config libsodium-dev libsqlcipher-dev \
+DEB_PKGS = build-essential pkg-config python3 libsodium-dev libsqlcipher-dev \
 	   libp11-kit-dev p11-kit softhsm2 libfido2-dev libcmocka-dev \
 	   sqlcipher clang libclang-rt-14-dev valgrind
 
@@ -117,7 +117,7 @@ unit: $(TEST_BINS)
 	done; exit $$fail
 
 e2e: $(CLI_BIN)
-	$(Q)fail=0; for t in tests/e2e/*.sh; do \
+	$(Q)fail=0; for t in tests/e2e/test_*.sh; do \
 	  echo "== $$t"; VIPVAULT=$(abspath $(CLI_BIN)) $(E2E_WRAP) bash $$t || \
 	    { echo "FAILED: $$t"; fail=1; }; \
 	done; exit $$fail

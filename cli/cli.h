@@ -39,6 +39,8 @@ int cli_fail(const struct cli *c, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cli_usage_error(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Reports the option getopt_long just rejected; returns exit 1. */
+int cli_bad_option(const struct cli *c, int argc, char **argv);
 /* Opens the vault named by --vault / VIPVAULT_DIR; prints the failure. */
 int cli_open(const struct cli *c, vv_vault **v);
 /* Fails with the vault's message. */
@@ -47,6 +49,9 @@ int cli_vault_fail(const struct cli *c, vv_vault *v, int err);
  * (VV_TOKEN_MAX bytes); prints the failure. */
 int cli_token(const struct cli *c, const char *opt, const char *file,
     char *out);
+/* Reports a finished action: text, or {"ok":true,"key":"value"}. */
+void cli_done(const struct cli *c, const char *key, const char *value,
+    const char *text);
 /* "12345.67" for 1234567 minor units. */
 void cli_amount(char *out, size_t outlen, int64_t minor);
 /* Parses a decimal amount in major units to minor units; -1 if bad. */

@@ -22,6 +22,7 @@ struct reader {
 	vv_session *s;
 	struct jw w;
 	size_t n;
+	int started;		/* header or '[' printed */
 };
 
 static void
@@ -119,7 +120,7 @@ parse(struct reader *rd, int argc, char **argv, const char *help,
 			(void)fputs(help, stdout);
 			return -1;
 		default:
-			return cli_usage_error(rd->c, "unknown option");
+			return cli_bad_option(rd->c, argc, argv);
 		}
 	}
 	return VV_EXIT_OK;
@@ -186,6 +187,22 @@ out:
 	return rc;
 }
 
+/* The table header, or '[': printed with the first row, or at the end of
+ * an empty but successful walk, so a failure prints nothing on stdout. */
+static void
+start_output(struct reader *rd)
+{
+	if (rd->started)
+		return;
+	rd->started = 1;
+	if (rd->c->json) {
+		jw_init(&rd->w, stdout);
+		jw_arr(&rd->w);
+	} else
+		(void)printf("%-12s %-8s %-10s %14s  %s\n", "EXTERNAL_ID",
+		    "TIER", "OWNER", "ANNUAL_SPEND", "NAME");
+}
+
 static int
 emit_row(void *arg, const vv_record *r)
 {
@@ -193,6 +210,7 @@ emit_row(void *arg, const vv_record *r)
 	char amount[32];
 	const char *name;
 
+	start_output(rd);
 	rd->n++;
 	if (rd->c->json) {
 		print_json(&rd->w, r);
@@ -211,19 +229,15 @@ run_walk(struct reader *rd, int find)
 {
 	int r;
 
-	if (rd->c->json) {
-		jw_init(&rd->w, stdout);
-		jw_arr(&rd->w);
-	} else
-		(void)printf("%-12s %-8s %-10s %14s  %s\n", "EXTERNAL_ID",
-		    "TIER", "OWNER", "ANNUAL_SPEND", "NAME");
 	if (!find)
 		r = vv_list(rd->s, rd->tier, emit_row, rd);
 	else if (rd->phone != NULL)
 		r = vv_find_phone(rd->s, rd->phone, emit_row, rd);
 	else
 		r = vv_find_email(rd->s, rd->email, emit_row, rd);
-	if (rd->c->json) {
+	if (r == VV_OK)
+		start_output(rd);
+	if (rd->started && rd->c->json) {
 		jw_arr_end(&rd->w);
 		jw_end(&rd->w);
 	}

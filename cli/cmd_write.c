@@ -50,7 +50,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 			(void)fputs(init_help, stdout);
 			return VV_EXIT_OK;
 		default:
-			return cli_usage_error(c, "unknown option");
+			return cli_bad_option(c, argc, argv);
 		}
 	}
 	if (optind != argc)
@@ -144,7 +144,7 @@ cmd_import(struct cli *c, int argc, char **argv)
 			return VV_EXIT_OK;
 		}
 		if (ch != 'j')
-			return cli_usage_error(c, "unknown option");
+			return cli_bad_option(c, argc, argv);
 		c->json = 1;
 	}
 	if (optind + 1 != argc)
@@ -185,6 +185,7 @@ cmd_add(struct cli *c, int argc, char **argv)
 		{ "address", required_argument, NULL, 'a' },
 		{ "notes", required_argument, NULL, 'N' },
 		{ "preferences", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -206,11 +207,12 @@ cmd_add(struct cli *c, int argc, char **argv)
 		case 'a': in.address = optarg; break;
 		case 'N': in.notes = optarg; break;
 		case 'P': in.preferences = optarg; break;
+		case 'j': c->json = 1; break;
 		case 'h':
 			(void)fputs(add_help, stdout);
 			return VV_EXIT_OK;
 		default:
-			return cli_usage_error(c, "unknown option");
+			return cli_bad_option(c, argc, argv);
 		}
 	}
 	if (optind != argc || in.external_id == NULL || in.name == NULL ||
@@ -223,8 +225,12 @@ cmd_add(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((r = vv_record_put(v, &in)) != VV_OK)
 		rc = cli_vault_fail(c, v, r);
-	else
-		(void)printf("stored %s\n", in.external_id);
+	else {
+		char text[160];
+
+		(void)snprintf(text, sizeof(text), "stored %s", in.external_id);
+		cli_done(c, "stored", in.external_id, text);
+	}
 	vv_vault_free(&v);
 	return rc;
 }

@@ -99,6 +99,16 @@ cli_usage_error(const struct cli *c, const char *fmt, ...)
 }
 
 int
+cli_bad_option(const struct cli *c, int argc, char **argv)
+{
+	const char *arg = optind > 0 && optind - 1 < argc ? argv[optind - 1] :
+	    "?";
+
+	return cli_usage_error(c, "unknown option or missing value: '%s'",
+	    arg);
+}
+
+int
 cli_vault_fail(const struct cli *c, vv_vault *v, int err)
 {
 	return cli_fail(c, err, "%s", vv_vault_errmsg(v));
@@ -151,6 +161,26 @@ cli_token(const struct cli *c, const char *opt, const char *file, char *out)
 		return cli_fail(c, VV_ERR_DENIED, "invalid token");
 	(void)snprintf(out, VV_TOKEN_MAX, "%s", src);
 	return VV_EXIT_OK;
+}
+
+void
+cli_done(const struct cli *c, const char *key, const char *value,
+    const char *text)
+{
+	struct jw w;
+
+	if (!c->json) {
+		(void)printf("%s\n", text);
+		return;
+	}
+	jw_init(&w, stdout);
+	jw_obj(&w);
+	jw_key(&w, "ok");
+	jw_bool(&w, 1);
+	jw_key(&w, key);
+	jw_str(&w, value);
+	jw_obj_end(&w);
+	jw_end(&w);
 }
 
 void
@@ -210,6 +240,7 @@ main(int argc, char **argv)
 	const struct cli_cmd *cmd;
 	int ch;
 
+	opterr = 0;	/* we say what was wrong, once, in our own words */
 	while ((ch = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'v':
@@ -225,7 +256,9 @@ main(int argc, char **argv)
 			(void)printf("vipvault %s\n", VV_VERSION_STRING);
 			return VV_EXIT_OK;
 		default:
-			usage(stderr);
+			(void)fprintf(stderr, "vipvault: unknown option or "
+			    "missing value: '%s' (try 'vipvault --help')\n",
+			    argv[optind - 1]);
 			return VV_EXIT_USAGE;
 		}
 	}

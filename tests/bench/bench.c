@@ -38,6 +38,7 @@
 #define ID_MAX		24u
 #define SEED		0x76697076u	/* "vipv" */
 #define WARM_MAX	20000u
+#define GET_ROUNDS	5u
 #define AEAD_OPS	500000u
 #define SEAL_OPS	4000u
 #define IMPORT_TARGET	2.0
@@ -97,7 +98,7 @@ rndn(uint64_t *s, unsigned n)
 }
 
 static int
-env_count(const char *name, size_t def, size_t *out)
+env_count(const char *name, size_t min, size_t def, size_t *out)
 {
 	const char *s = getenv(name);
 	unsigned long long n;
@@ -108,9 +109,9 @@ env_count(const char *name, size_t def, size_t *out)
 		return 0;
 	errno = 0;
 	n = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || n == 0 || n > MAX_COUNT) {
-		fprintf(stderr, "bench: %s must be a number from 1 to %u\n",
-		    name, MAX_COUNT);
+	if (errno != 0 || *end != '\0' || n < min || n > MAX_COUNT) {
+		fprintf(stderr, "bench: %s must be a number from %zu to %u\n",
+		    name, min, MAX_COUNT);
 		return -1;
 	}
 	*out = (size_t)n;
@@ -668,16 +669,20 @@ out:
 }
 
 static int
-raw_gets_run(sqlite3_stmt *st, char (*seq)[ID_MAX], size_t n, size_t *sum)
+raw_gets_run(sqlite3 *db, sqlite3_stmt *st, char (*seq)[ID_MAX], size_t n,
+    size_t *sum)
 {
 	size_t i;
-	int col;
+	int col, rc;
 
 	for (i = 0; i < n; i++) {
 		(void)sqlite3_reset(st);
 		(void)sqlite3_bind_text(st, 1, seq[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW)
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			fprintf(stderr, "bench: raw select of %s: %s\n", seq[i],
+			    rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(db));
 			return -1;
+		}
 		for (col = 0; col < RC_COUNT; col++) {
 			if (col == RC_SPEND) {
 				*sum += (size_t)sqlite3_column_int64(st, col);
@@ -689,33 +694,6 @@ raw_gets_run(sqlite3_stmt *st, char (*seq)[ID_MAX], size_t n, size_t *sum)
 	}
 	(void)sqlite3_reset(st);
 	return 0;
-}
-
-static int
-raw_gets(struct bench *b, char (*seq)[ID_MAX], double *secs)
-{
-	sqlite3_stmt *st = NULL;
-	size_t sum = 0;
-	double t0;
-	int r = -1;
-
-	if (sqlite3_prepare_v2(b->raw, "SELECT external_id, name, phone, "
-	    "email, address, annual_spend, client_since, owner, notes FROM "
-	    "clients WHERE external_id = ?", -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	if (raw_gets_run(st, seq, b->warm, &sum) != 0)
-		goto out;
-	t0 = now();
-	if (raw_gets_run(st, seq, b->ngets, &sum) != 0)
-		goto out;
-	*secs = now() - t0;
-	r = sum != 0 ? 0 : -1;
-out:
-	if (r != 0)
-		fprintf(stderr, "bench: raw select failed: %s\n",
-		    sqlite3_errmsg(b->raw));
-	sqlite3_finalize(st);
-	return r;
 }
 
 /* ---------------------------------------------------------- vipvault */
@@ -772,15 +750,16 @@ vault_gets_run(vv_session *s, const vv_vault *v, char (*seq)[ID_MAX],
     size_t n, int vip, size_t *sum)
 {
 	vv_record *rec = NULL;
-	const char *name;
+	const char *f;
 	size_t i;
-	int r;
+	int r, field;
 
 	for (i = 0; i < n; i++) {
 		if ((r = vv_get(s, seq[i], &rec)) != VV_OK)
 			return vault_fail(v, "get", r);
-		name = vv_record_field(rec, VV_FIELD_NAME);
-		*sum += name != NULL ? strlen(name) : 0;
+		for (field = 0; field < VV_FIELD_COUNT; field++)
+			if ((f = vv_record_field(rec, field)) != NULL)
+				*sum += strlen(f);
 		if ((vv_record_tier(rec) == VV_TIER_VIP) != vip ||
 		    vv_record_masked(rec, VV_FIELD_PHONE) != vip) {
 			fprintf(stderr, "bench: %s came back in the wrong tier "
@@ -793,20 +772,45 @@ vault_gets_run(vv_session *s, const vv_vault *v, char (*seq)[ID_MAX],
 	return 0;
 }
 
+/*
+ * Times the gets of seq through the vault and through the raw database in
+ * GET_ROUNDS alternating rounds, so that drift in the machine's speed
+ * falls on both sides alike.
+ */
 static int
-vault_gets(struct bench *b, vv_session *s, char (*seq)[ID_MAX], int vip,
-    double *secs)
+time_gets(struct bench *b, vv_session *s, char (*seq)[ID_MAX], int vip,
+    double *t_vv, double *t_raw)
 {
-	size_t sum = 0;
+	sqlite3_stmt *st = NULL;
+	size_t sum = 0, at, n, round;
 	double t0;
+	int r = -1;
 
-	if (vault_gets_run(s, b->v, seq, b->warm, vip, &sum) != 0)
+	*t_vv = *t_raw = 0;
+	if (sqlite3_prepare_v2(b->raw, "SELECT external_id, name, phone, "
+	    "email, address, annual_spend, client_since, owner, notes FROM "
+	    "clients WHERE external_id = ?", -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench: raw: %s\n", sqlite3_errmsg(b->raw));
 		return -1;
-	t0 = now();
-	if (vault_gets_run(s, b->v, seq, b->ngets, vip, &sum) != 0)
-		return -1;
-	*secs = now() - t0;
-	return sum != 0 ? 0 : -1;
+	}
+	if (vault_gets_run(s, b->v, seq, b->warm, vip, &sum) != 0 ||
+	    raw_gets_run(b->raw, st, seq, b->warm, &sum) != 0)
+		goto out;
+	for (round = 0, at = 0; round < GET_ROUNDS; round++, at += n) {
+		n = (b->ngets - at) / (GET_ROUNDS - round);
+		t0 = now();
+		if (vault_gets_run(s, b->v, seq + at, n, vip, &sum) != 0)
+			goto out;
+		*t_vv += now() - t0;
+		t0 = now();
+		if (raw_gets_run(b->raw, st, seq + at, n, &sum) != 0)
+			goto out;
+		*t_raw += now() - t0;
+	}
+	r = sum != 0 ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return r;
 }
 
 /* ---------------------------------------------------------- libsodium */
@@ -916,10 +920,11 @@ report(const struct bench *b)
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		printf("%-34s %8.0f MiB\n", "peak RSS", (double)ru.ru_maxrss /
 		    1024.0);
-	printf("\ntimes (s): import %.3f vs %.3f; get %.3f vs %.3f; "
-	    "vip get %.3f vs %.3f; ratio = vipvault time / raw time\n",
-	    b->imp_vv, b->imp_raw, b->get_vv, b->get_raw, b->vip_vv,
-	    b->vip_raw);
+	printf("\nratio = vipvault time / raw time; gets in %u alternating "
+	    "rounds after %zu warm-up gets\n", GET_ROUNDS, b->warm);
+	printf("times (s): import %.3f vs %.3f; get %.3f vs %.3f; "
+	    "vip get %.3f vs %.3f\n", b->imp_vv, b->imp_raw, b->get_vv,
+	    b->get_raw, b->vip_vv, b->vip_raw);
 }
 
 /* --------------------------------------------------------------- main */
@@ -976,14 +981,12 @@ run(struct bench *b)
 	if (b->seq != NULL &&
 	    (open_session(b->v, "bench", VV_TIER_MASK(VV_TIER_BASIC) |
 	    VV_TIER_MASK(VV_TIER_STANDARD), &b->s) != 0 ||
-	    vault_gets(b, b->s, b->seq, 0, &b->get_vv) != 0 ||
-	    raw_gets(b, b->seq, &b->get_raw) != 0))
+	    time_gets(b, b->s, b->seq, 0, &b->get_vv, &b->get_raw) != 0))
 		return -1;
 	if (b->vseq != NULL &&
 	    (open_session(b->v, "bench-vip", VV_TIER_MASK(VV_TIER_VIP),
 	    &b->svip) != 0 ||
-	    vault_gets(b, b->svip, b->vseq, 1, &b->vip_vv) != 0 ||
-	    raw_gets(b, b->vseq, &b->vip_raw) != 0))
+	    time_gets(b, b->svip, b->vseq, 1, &b->vip_vv, &b->vip_raw) != 0))
 		return -1;
 	if (time_aead(b) != 0 || time_seal(b) != 0) {
 		fprintf(stderr, "bench: libsodium baseline failed\n");
@@ -1019,8 +1022,8 @@ main(void)
 	int r;
 
 	memset(&b, 0, sizeof(b));
-	if (env_count("BENCH_RECORDS", DEF_RECORDS, &b.nrec) != 0 ||
-	    env_count("BENCH_GETS", DEF_GETS, &b.ngets) != 0)
+	if (env_count("BENCH_RECORDS", 1, DEF_RECORDS, &b.nrec) != 0 ||
+	    env_count("BENCH_GETS", GET_ROUNDS, DEF_GETS, &b.ngets) != 0)
 		return 2;
 	b.warm = b.ngets / 10 < WARM_MAX ? b.ngets / 10 : WARM_MAX;
 	if (vv_global_init() != VV_OK) {

@@ -34,6 +34,10 @@ if [ -z "${VIPVAULT:-}" ] || [ ! -x "$VIPVAULT" ]; then
 	    "(got '${VIPVAULT:-}'); use 'make e2e'" >&2
 	exit 1
 fi
+if ! command -v python3 >/dev/null; then
+	echo "e2e: python3 is needed (JSON and CSV checks): apt-get install python3" >&2
+	exit 1
+fi
 case $VIPVAULT in
 /*) ;;
 *) VIPVAULT=$(cd "$(dirname "$VIPVAULT")" && pwd)/$(basename "$VIPVAULT") ;;

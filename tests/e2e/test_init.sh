@@ -94,11 +94,26 @@ if command -v softhsm2-util >/dev/null && [ -n "$SOFTHSM_MODULE" ]; then
 		echo 246810 >"$H/pin"
 		chmod 600 "$H/pin"
 		echo 000000 >"$H/badpin"
+		chmod 600 "$H/badpin"
 		URI="pkcs11:token=vv-e2e?module-path=$SOFTHSM_MODULE&pin-source=file:$H"
 		expect_exit 6 "$VIPVAULT" --vault "$E2E_TMP/p3" init --pkcs11 "$URI/badpin"
 		assert_contains "$ERR" "PIN_INCORRECT" "wrong PIN: says so"
 		[ ! -e "$E2E_TMP/p3" ] && ok "wrong PIN: nothing created" ||
 		    fail "wrong PIN: $E2E_TMP/p3 created"
+		# a PIN file other users may read is refused, like an ssh key
+		cp "$H/pin" "$H/loosepin"
+		chmod 644 "$H/loosepin"
+		run "$VIPVAULT" --vault "$E2E_TMP/p5" init --pkcs11 "$URI/loosepin"
+		[ "$RC" -ne 0 ] && ok "world-readable PIN file refused (exit $RC)" ||
+		    fail "world-readable PIN file accepted"
+		assert_contains "$ERR" "other users may read" "loose PIN file: says why"
+		[ ! -e "$E2E_TMP/p5" ] && ok "loose PIN file: nothing created" ||
+		    fail "loose PIN file: $E2E_TMP/p5 created"
+		run "$VIPVAULT" --vault "$E2E_TMP/p6" init --pkcs11 \
+		    "pkcs11:token=vv-e2e?module-path=$SOFTHSM_MODULE&pin-source=file:pin"
+		[ "$RC" -ne 0 ] && ok "relative pin-source refused (exit $RC)" ||
+		    fail "relative pin-source accepted"
+		assert_not_contains "$ERR" "246810" "no message quotes the PIN"
 		P=$E2E_TMP/p4
 		expect_exit 0 "$VIPVAULT" --vault "$P" init --pkcs11 "$URI/pin"
 		assert_contains "$OUT" "PKCS#11 token" "init --pkcs11 says PKCS#11"

@@ -103,8 +103,14 @@ bad_token() {
 	assert_eq "$ERR" "vipvault get: invalid token" "$1: one message, 'invalid token'"
 	assert_empty "$OUT" "$1: nothing on stdout"
 }
-last=${SECRET: -1}; [ "$last" = A ] && flip=B || flip=A
-bad_token "wrong secret" "vv_${TID}_${SECRET%?}$flip"
+first=${SECRET:0:1}; [ "$first" = A ] && flip=B || flip=A
+BADSECRET=$flip${SECRET:1}
+bad_token "wrong secret" "vv_${TID}_$BADSECRET"
+# the last of 43 base64url characters carries 4 bits: setting the 2 unused
+# ones must not give another spelling of the same token
+B64=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
+i=${B64%%"${SECRET: -1}"*}; i=${#i}
+bad_token "non-canonical base64url" "vv_${TID}_${SECRET%?}${B64:$((i | 1)):1}"
 bad_token "unknown id" "vv_0123456789abcdef_$SECRET"
 bad_token "garbled" "not-a-token"
 bad_token "truncated" "${TOK%?????}"
@@ -114,7 +120,7 @@ bad_token "with a space" "$TOK "
 printf 'garbage\n' >"$E2E_TMP/bad-tok"
 expect_exit 2 "$VIPVAULT" --vault "$V" list --token-file "$E2E_TMP/bad-tok"
 assert_contains "$ERR" "invalid token" "bad --token-file: invalid token"
-expect_exit 2 env VIPVAULT_TOKEN="vv_${TID}_${SECRET%?}$flip" "$VIPVAULT" --vault "$V" list
+expect_exit 2 env VIPVAULT_TOKEN="vv_${TID}_$BADSECRET" "$VIPVAULT" --vault "$V" list
 assert_contains "$ERR" "invalid token" "bad VIPVAULT_TOKEN: invalid token"
 assert_not_contains "$ERR" "$SECRET" "the message does not echo the token"
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# docs/demo.sh - the vipvault story on a throw-away development vault.
+#
+#   make demo                               (builds, then runs this)
+#   VIPVAULT=build/vipvault bash docs/demo.sh
+#
+# Everything happens in a temporary directory that is removed at the end.
+# The 10k sample comes from <repo>/../shared/data/clients-10k.csv, or from
+# VIPVAULT_SAMPLE.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+VIPVAULT=${VIPVAULT:-$here/../build/vipvault}
+SAMPLE=${VIPVAULT_SAMPLE:-$here/../../shared/data/clients-10k.csv}
+if [ ! -x "$VIPVAULT" ]; then
+	echo "demo: no vipvault binary at $VIPVAULT (run 'make demo')" >&2
+	exit 1
+fi
+if [ ! -r "$SAMPLE" ]; then
+	echo "demo: no sample data at $SAMPLE (set VIPVAULT_SAMPLE)" >&2
+	exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vipvault-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+unset VIPVAULT_TOKEN SOFTHSM2_CONF
+export VIPVAULT_DIR=$work/vault
+
+step() { printf '\n== %s\n' "$*"; }
+# show CMD...: prints the command as typed, then runs it.
+show() {
+	local a line="\$ vipvault"
+	for a in "$@"; do
+		case $a in
+		vv_*_*) a="\$$tokvar" ;;
+		*' '* | '') a="'$a'" ;;
+		esac
+		line="$line $a"
+	done
+	echo "$line"
+	"$VIPVAULT" "$@"
+}
+# expect_fail CODE CMD...: a command that must fail with exit CODE.
+expect_fail() {
+	local want=$1 rc=0
+	shift
+	show "$@" || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "demo: expected exit $want, got $rc" >&2
+		exit 1
+	fi
+	echo "(exit $rc, as expected)"
+}
+tokvar=TOKEN
+
+step "A development vault in $VIPVAULT_DIR (removed when the demo ends)"
+echo "VIPVAULT_DIR=$VIPVAULT_DIR"
+show init --dev
+echo "Its files: $(cd "$VIPVAULT_DIR" && ls -A | tr '\n' ' ')"
+echo "The SoftHSM2 token lives in hsm/; its PIN is hsm/user.pin (mode 0600)."
+
+step "Import a CRM export of 10,000 clients (all or nothing)"
+show import "$SAMPLE"
+
+step "The value policy and how many records each tier holds"
+show tiers
+
+step "Roles: what each may read.  Their keys never leave the HSM."
+show role add crm-app --tiers basic,standard
+show role add vip-desk --tiers basic,standard,vip
+show role add sales-alice --tiers basic,standard,vip --own-clients-only
+show role list
+
+step "Bearer tokens: printed once, only a hash is kept"
+CRM=$("$VIPVAULT" token issue crm-app --user crm)
+DESK=$("$VIPVAULT" token issue vip-desk --user desk)
+ALICE=$("$VIPVAULT" token issue sales-alice --user alice)
+echo "\$ CRM=\$(vipvault token issue crm-app --user crm)          # ${CRM:0:20}..."
+echo "\$ DESK=\$(vipvault token issue vip-desk --user desk)       # ${DESK:0:20}..."
+echo "\$ ALICE=\$(vipvault token issue sales-alice --user alice)  # ${ALICE:0:20}..."
+show token list
+
+# Records to show, picked from what the VIP desk may list.
+listing=$("$VIPVAULT" list --token "$DESK")
+pick() {	# pick AWK-CONDITION: the first external id matching
+	awk "NR > 1 && $1 { print \$1; exit }" <<<"$listing"
+}
+std=$(pick '$2 == "standard"')
+vip=$(pick '$2 == "vip"')
+other=$(pick '$2 == "standard" && $3 != "alice"')
+
+step "crm-app reads a standard record in full (phone in E.164)"
+tokvar=CRM
+show get --token "$CRM" "$std"
+
+step "vip-desk reads a VIP record: contacts masked"
+tokvar=DESK
+show get --token "$DESK" "$vip"
+
+step "Find by phone, spelled the way a person types it"
+phone=$("$VIPVAULT" --json get --token "$CRM" "$std" |
+    sed -nE 's/.*"phone":"\+([0-9]+)".*/\1/p')
+spelled="00 ${phone:0:1} ${phone:1:3} ${phone:4:3}-${phone:7}"
+tokvar=CRM
+show find --phone "$spelled" --token "$CRM"
+
+step "Segmentation: alice sees only her own clients"
+tokvar=ALICE
+mine=$("$VIPVAULT" list --token "$ALICE")
+echo "\$ vipvault list --token \$ALICE"
+awk 'NR <= 4' <<<"$mine"
+echo "... $(awk 'NR > 1' <<<"$mine" | wc -l) records, owners: $(awk 'NR > 1 { print $3 }' <<<"$mine" | sort -u | paste -sd ' ')"
+echo "Another owner's client is simply not there:"
+expect_fail 3 get --token "$ALICE" "$other"
+
+step "A denial: crm-app may not read VIP records"
+tokvar=CRM
+expect_fail 2 get --token "$CRM" "$vip"
+
+step "Done"
+echo "VIP contacts are write-only for now: no role, and no administrator,"
+echo "can read them in clear.  Dual control (two key managers with FIDO2"
+echo "tokens) comes next, in issue 3."
