@@ -116,11 +116,10 @@ test_vip_contacts_write_only(void **state)
 {
 	struct tl_vault *t = *state;
 	struct vv_keys *k = NULL;
-	const uint8_t *key = NULL;
-	uint32_t version = 0;
-	uint8_t *sk;
-	int64_t dk;
-	int d, domain = 0;
+	const struct vv_dk *dk = NULL;
+	uint8_t *sk, zero[VV_KEY_LEN];
+	int64_t dk_id;
+	int d;
 
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM domain_keys "
 	    "WHERE domain = 4 AND sk_escrow IS NOT NULL"), 0);
@@ -139,13 +138,22 @@ test_vip_contacts_write_only(void **state)
 	assert_int_equal(vv_domain_sk_escrow(t->v, VV_DOM_VIP_CONTACT, sk),
 	    VV_ERR_SEALED);
 	sodium_free(sk);
-	dk = tl_sql_int(t, "SELECT dk_contact FROM records WHERE "
+	dk_id = tl_sql_int(t, "SELECT dk_contact FROM records WHERE "
 	    "external_id = 'V1'");
-	assert_true(dk > 0);
-	assert_int_equal(vv_keys_data_key(t->v, k, dk, 1u << VV_DOM_VIP_CONTACT,
-	    &domain, &version, &key), VV_ERR_SEALED);
-	assert_int_equal(domain, VV_DOM_VIP_CONTACT);
-	assert_null(key);
+	assert_true(dk_id > 0);
+	assert_int_equal(vv_keys_data_key(t->v, k, dk_id,
+	    1u << VV_DOM_VIP_CONTACT, &dk), VV_ERR_SEALED);
+	assert_non_null(dk);
+	assert_int_equal(dk->domain, VV_DOM_VIP_CONTACT);
+	assert_true(dk->sealed);
+	memset(zero, 0, sizeof(zero));
+	assert_memory_equal(dk->key, zero, sizeof(zero));
+	/* Asked again, the cache answers the same. */
+	assert_int_equal(vv_keys_data_key(t->v, k, dk_id,
+	    1u << VV_DOM_VIP_CONTACT, &dk), VV_ERR_SEALED);
+	/* Masks are stored only where contacts are sealed. */
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records WHERE "
+	    "masked_ct IS NOT NULL"), 2);
 	vv_keys_free(&k);
 }
 

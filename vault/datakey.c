@@ -5,8 +5,8 @@
  * A data key is a random XChaCha20-Poly1305 key sealed to a domain's
  * public key with crypto_box_seal, so a writer needs no private key.
  * Within a batch each ciphertext gets nonce = 16 random bytes chosen with
- * the key || a 64-bit counter: unique because the key is never reused
- * across batches.  Readers keep a small direct-mapped cache of unsealed
+ * the key (stored beside it) || a 64-bit counter: unique because the key
+ * is never reused across batches and the counter never repeats in one.  Readers keep a small direct-mapped cache of unsealed
  * keys in guarded memory, so one X25519 opening serves a whole batch.
  */
 #include <stdlib.h>
@@ -15,19 +15,10 @@
 #include "vault/internal.h"
 
 #define DK_CACHE_SLOTS 512u
-#define NONCE_PREFIX 16u
-
-struct dk_slot {
-	int64_t id;		/* 0: empty (row ids start at 1) */
-	int domain;
-	int sealed;		/* known, but under dual control */
-	uint32_t version;
-	uint8_t key[VV_KEY_LEN];
-};
 
 struct vv_keys {
 	uint8_t *sk[VV_DOM_COUNT];
-	struct dk_slot *cache;
+	struct vv_dk *cache;	/* guarded: DK_CACHE_SLOTS entries */
 };
 
 int
@@ -37,12 +28,12 @@ vv_keys_new(struct vv_keys **out)
 
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return VV_ERR_NOMEM;
-	k->cache = sodium_allocarray(DK_CACHE_SLOTS, sizeof(struct dk_slot));
+	k->cache = sodium_allocarray(DK_CACHE_SLOTS, sizeof(struct vv_dk));
 	if (k->cache == NULL) {
 		free(k);
 		return VV_ERR_NOMEM;
 	}
-	sodium_memzero(k->cache, DK_CACHE_SLOTS * sizeof(struct dk_slot));
+	sodium_memzero(k->cache, DK_CACHE_SLOTS * sizeof(struct vv_dk));
 	*out = k;
 	return VV_OK;
 }
@@ -79,13 +70,13 @@ vv_keys_has(const struct vv_keys *k, int domain)
 
 static int
 load_data_key(vv_vault *v, struct vv_keys *k, int64_t dk_id,
-    unsigned allowed, struct dk_slot *slot)
+    unsigned allowed, struct vv_dk *slot)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc, domain;
 
-	if ((r = vv_prepare(v, "SELECT domain, version, sealed FROM "
-	    "data_keys WHERE id = ?", &st)) != VV_OK)
+	if ((r = vv_prepare(v, "SELECT domain, version, sealed, nonce_prefix "
+	    "FROM data_keys WHERE id = ?", &st)) != VV_OK)
 		return r;
 	(void)sqlite3_bind_int64(st, 1, dk_id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -104,6 +95,11 @@ load_data_key(vv_vault *v, struct vv_keys *k, int64_t dk_id,
 	slot->id = dk_id;
 	slot->domain = domain;
 	slot->version = (uint32_t)sqlite3_column_int64(st, 1);
+	if (sqlite3_column_bytes(st, 3) != VV_NONCE_PREFIX) {
+		r = vv_fail(v, VV_ERR_INTEGRITY, "a data key is malformed");
+		goto out;
+	}
+	memcpy(slot->prefix, sqlite3_column_blob(st, 3), VV_NONCE_PREFIX);
 	if (!vv_keys_has(k, domain)) {
 		/* Remember it: a list of VIP records asks again and again. */
 		slot->sealed = domain == VV_DOM_VIP_CONTACT;
@@ -129,28 +125,22 @@ out:
 
 int
 vv_keys_data_key(vv_vault *v, struct vv_keys *k, int64_t dk_id,
-    unsigned allowed, int *domain, uint32_t *version, const uint8_t **key)
+    unsigned allowed, const struct vv_dk **dk)
 {
-	struct dk_slot *slot = &k->cache[(uint64_t)dk_id % DK_CACHE_SLOTS];
+	struct vv_dk *slot = &k->cache[(uint64_t)dk_id % DK_CACHE_SLOTS];
 	int r;
 
+	*dk = slot;
 	if (dk_id <= 0)
 		return vv_fail(v, VV_ERR_INTEGRITY, "bad data key reference");
 	if (slot->id != dk_id) {
 		sodium_memzero(slot, sizeof(*slot));
-		if ((r = load_data_key(v, k, dk_id, allowed, slot)) != VV_OK) {
-			*domain = slot->domain;
+		if ((r = load_data_key(v, k, dk_id, allowed, slot)) != VV_OK)
 			return r;
-		}
 	} else if (!(allowed & (1u << slot->domain)))
 		return vv_fail(v, VV_ERR_INTEGRITY, "a record's data key "
 		    "belongs to another tier");
-	*domain = slot->domain;
-	if (slot->sealed)
-		return VV_ERR_SEALED;
-	*version = slot->version;
-	*key = slot->key;
-	return VV_OK;
+	return slot->sealed ? VV_ERR_SEALED : VV_OK;
 }
 
 /* ------------------------------------------------------------- writers */
@@ -160,7 +150,7 @@ struct batch_dom {
 	int64_t id;
 	uint32_t version;
 	uint64_t counter;
-	uint8_t prefix[NONCE_PREFIX];
+	uint8_t prefix[VV_NONCE_PREFIX];
 };
 
 struct vv_batch {
@@ -182,7 +172,8 @@ vv_batch_new(vv_vault *v, struct vv_batch **out)
 		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
 	}
 	if ((r = vv_prepare(v, "INSERT INTO data_keys(domain, version, "
-	    "sealed) VALUES (?, ?, ?)", &b->insert)) != VV_OK) {
+	    "sealed, nonce_prefix) VALUES (?, ?, ?, ?)", &b->insert)) !=
+	    VV_OK) {
 		vv_batch_free(&b);
 		return r;
 	}
@@ -229,6 +220,8 @@ start_domain(vv_vault *v, struct vv_batch *b, int domain)
 	(void)sqlite3_bind_int64(b->insert, 2, d->version);
 	(void)sqlite3_bind_blob(b->insert, 3, sealed, sizeof(sealed),
 	    SQLITE_STATIC);
+	(void)sqlite3_bind_blob(b->insert, 4, d->prefix, sizeof(d->prefix),
+	    SQLITE_STATIC);
 	if ((rc = sqlite3_step(b->insert)) != SQLITE_DONE)
 		return vv_fail_db(v, rc, "storing a data key");
 	(void)sqlite3_reset(b->insert);
@@ -249,8 +242,8 @@ vv_batch_key(vv_vault *v, struct vv_batch *b, int domain, int64_t *dk_id,
 		return vv_fail(v, VV_ERR_INTERNAL, "bad key domain");
 	if (!d->live && (r = start_domain(v, b, domain)) != VV_OK)
 		return r;
-	memcpy(nonce, d->prefix, NONCE_PREFIX);
-	vv_put_be64(nonce + NONCE_PREFIX, d->counter++);
+	memcpy(nonce, d->prefix, VV_NONCE_PREFIX);
+	vv_put_be64(nonce + VV_NONCE_PREFIX, d->counter++);
 	*dk_id = d->id;
 	*version = d->version;
 	*key = b->keys + (size_t)domain * VV_KEY_LEN;

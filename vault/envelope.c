@@ -3,6 +3,9 @@
  *
  * A class (identity, contact, profile, masked) is encrypted as one
  * XChaCha20-Poly1305 message: its fields joined, each ending in NUL.  The
+ * nonce is the data key's random prefix and a per-batch counter; only the
+ * counter is stored with the ciphertext (the prefix is stored once, with
+ * the data key), which keeps rows small.  The
  * associated data names the vault, the record's row id, the key domain
  * (the tier it was sealed for), the class, the domain key version and the
  * data key id, so a ciphertext moved to another row, class or tier, or
@@ -16,7 +19,9 @@
 #define FIELD_AAD "vipvault/field/v1"
 #define AAD_LEN (sizeof(FIELD_AAD) - 1 + VV_ID_LEN + 8 + 1 + 1 + 4 + 8)
 #define NPUB crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+_Static_assert(VV_NONCE_PREFIX + VV_NONCE_COUNTER == NPUB,
+    "a nonce is the data key's prefix and a counter");
 
 int
 vv_buf_reserve(struct vv_buf *b, size_t cap)
@@ -82,12 +87,12 @@ vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
     const uint8_t *nonce, const struct vv_class_text *t, struct vv_buf *out)
 {
 	uint8_t aad[AAD_LEN];
-	size_t i, plen = vv_env_plain_len(t), off = NPUB;
+	size_t i, plen = vv_env_plain_len(t), off = VV_NONCE_COUNTER;
 	int r;
 
-	if ((r = vv_buf_reserve(out, NPUB + plen + ABYTES)) != VV_OK)
+	if ((r = vv_buf_reserve(out, VV_ENV_OVERHEAD + plen)) != VV_OK)
 		return r;
-	memcpy(out->p, nonce, NPUB);
+	memcpy(out->p, nonce + VV_NONCE_PREFIX, VV_NONCE_COUNTER);
 	for (i = 0; i < VV_CLASS_FIELDS; i++) {
 		if (t->len[i] > 0)
 			memcpy(out->p + off, t->f[i], t->len[i]);
@@ -96,10 +101,11 @@ vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
 	}
 	make_aad(ctx, aad);
 	/* In place: the plaintext never exists outside this buffer. */
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out->p + NPUB, NULL,
-	    out->p + NPUB, plen, aad, sizeof(aad), NULL, nonce, key) != 0)
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out->p +
+	    VV_NONCE_COUNTER, NULL, out->p + VV_NONCE_COUNTER, plen, aad,
+	    sizeof(aad), NULL, nonce, key) != 0)
 		return VV_ERR_INTERNAL;
-	out->len = NPUB + plen + ABYTES;
+	out->len = VV_ENV_OVERHEAD + plen;
 	return VV_OK;
 }
 
@@ -123,19 +129,22 @@ split_fields(uint8_t *plain, size_t plen, struct vv_class_text *t)
 }
 
 int
-vv_env_open(const struct vv_env_ctx *ctx, const uint8_t *key,
+vv_env_open(const struct vv_env_ctx *ctx, const struct vv_dk *dk,
     const uint8_t *blob, size_t bloblen, uint8_t *plain,
     struct vv_class_text *t)
 {
-	uint8_t aad[AAD_LEN];
+	uint8_t aad[AAD_LEN], nonce[NPUB];
 	unsigned long long plen = 0;
 
 	memset(t, 0, sizeof(*t));
 	if (bloblen < VV_ENV_OVERHEAD)
 		return VV_ERR_INTEGRITY;
 	make_aad(ctx, aad);
+	memcpy(nonce, dk->prefix, VV_NONCE_PREFIX);
+	memcpy(nonce + VV_NONCE_PREFIX, blob, VV_NONCE_COUNTER);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL,
-	    blob + NPUB, bloblen - NPUB, aad, sizeof(aad), blob, key) != 0)
+	    blob + VV_NONCE_COUNTER, bloblen - VV_NONCE_COUNTER, aad,
+	    sizeof(aad), nonce, dk->key) != 0)
 		return VV_ERR_INTEGRITY;
 	if (split_fields(plain, (size_t)plen, t) != VV_OK) {
 		sodium_memzero(plain, (size_t)plen);

@@ -117,6 +117,10 @@ void vv_rmtree(const char *path);
 
 /* ----------------------------------------------------------- store.c */
 
+/* Applies the vault's connection settings to a keyed SQLCipher handle;
+ * returns a SQLite result code.  The benchmark's raw baseline uses it too,
+ * so both sides run with the same settings. */
+int vv_store_tune(sqlite3 *db);
 int vv_store_create(vv_vault *v, const char *path, const uint8_t *key);
 int vv_store_open(vv_vault *v, const char *path, const uint8_t *key);
 int vv_store_begin(vv_vault *v);
@@ -169,12 +173,24 @@ void vv_keys_free(struct vv_keys **k);
 /* Takes ownership of sk (sodium_malloc'd) for domain. */
 void vv_keys_set_sk(struct vv_keys *k, int domain, uint8_t *sk);
 int vv_keys_has(const struct vv_keys *k, int domain);
+/* An unsealed data key as a reader holds it. */
+#define VV_NONCE_PREFIX 16u	/* random, per data key */
+#define VV_NONCE_COUNTER 8u	/* stored with each ciphertext */
+struct vv_dk {
+	int64_t id;		/* 0: empty (row ids start at 1) */
+	int domain;
+	int sealed;		/* known, but under dual control */
+	uint32_t version;
+	uint8_t prefix[VV_NONCE_PREFIX];
+	uint8_t key[VV_KEY_LEN];
+};
+
 /* The data key with this id, unsealed (and cached).  Its domain must be
  * in allowed (a mask of 1 << domain) or VV_ERR_INTEGRITY; VV_ERR_SEALED
- * (with *domain set) when it is in a domain this reader holds no key for
- * and that is under dual control; VV_ERR_DENIED for another missing key. */
+ * (with (*dk)->domain set) when it is in a domain under dual control that
+ * this reader holds no key for; VV_ERR_DENIED for another missing key. */
 int vv_keys_data_key(vv_vault *v, struct vv_keys *k, int64_t dk_id,
-    unsigned allowed, int *domain, uint32_t *version, const uint8_t **key);
+    unsigned allowed, const struct vv_dk **dk);
 
 /* A writer's current batch: one fresh data key per domain. */
 struct vv_batch;
@@ -183,14 +199,15 @@ void vv_batch_free(struct vv_batch **b);
 /* Starts a new batch: later writes use fresh data keys. */
 void vv_batch_rotate(struct vv_batch *b);
 /* Returns (creating on first use) the batch key for domain, its row id,
- * key version, and a fresh nonce. */
+ * key version, and a fresh nonce: the key's prefix || a counter. */
 int vv_batch_key(vv_vault *v, struct vv_batch *b, int domain,
     int64_t *dk_id, uint32_t *version, const uint8_t **key,
     uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES]);
 
 /* -------------------------------------------------------- envelope.c */
 
-#define VV_ENV_OVERHEAD (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + \
+/* Stored: the nonce's counter || ciphertext || tag. */
+#define VV_ENV_OVERHEAD (VV_NONCE_COUNTER + \
 	crypto_aead_xchacha20poly1305_ietf_ABYTES)
 #define VV_CLASS_FIELDS 3u
 
@@ -222,14 +239,15 @@ void vv_buf_free(struct vv_buf *b);
 /* Length of the plaintext of a class: the fields joined, each with its
  * NUL.  Fields must not contain NUL bytes. */
 size_t vv_env_plain_len(const struct vv_class_text *t);
-/* Seals a class into out (nonce || ciphertext || tag), replacing its
- * contents. */
+/* Seals a class into out (the nonce's last VV_NONCE_COUNTER bytes ||
+ * ciphertext || tag), replacing its contents. */
 int vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
     const uint8_t *nonce, const struct vv_class_text *t, struct vv_buf *out);
-/* Opens a blob into plain (capacity bloblen - VV_ENV_OVERHEAD); t points
- * at the NUL-terminated fields inside plain.  VV_ERR_INTEGRITY if it does
- * not authenticate or is malformed; plain is then wiped. */
-int vv_env_open(const struct vv_env_ctx *ctx, const uint8_t *key,
+/* Opens a blob made under data key dk into plain (capacity bloblen -
+ * VV_ENV_OVERHEAD); t points at the NUL-terminated fields inside plain.
+ * VV_ERR_INTEGRITY if it does not authenticate or is malformed; plain is
+ * then wiped. */
+int vv_env_open(const struct vv_env_ctx *ctx, const struct vv_dk *dk,
     const uint8_t *blob, size_t bloblen, uint8_t *plain,
     struct vv_class_text *t);
 
@@ -273,7 +291,10 @@ void vv_writer_free(struct vv_writer **w);
  * returns VV_ERR_INPUT with the message naming the field. */
 int vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
     int *tier_out, int *inserted);
+/* Seals and stores p (see record_write.c for VV_ERR_EXISTS). */
 int vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
+/* Sets p->exists, p->id and (if pinned) p->tier from the database. */
+int vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 /* Starts a new batch of data keys every VV_BATCH_RECORDS records. */
 void vv_writer_rotate(struct vv_writer *w);
 /* Blind index of a normalised value. */

@@ -53,6 +53,9 @@ alloc_text(vv_record *rec, sqlite3_stmt *st)
 
 	for (c = VV_COL_IDENTITY; c <= VV_COL_MASKED; c++) {
 		len = sqlite3_column_bytes(st, c);
+		/* Only the masked class may be absent (NULL). */
+		if (len == 0 && c == VV_COL_MASKED)
+			continue;
 		if (len < (int)VV_ENV_OVERHEAD)
 			return VV_ERR_INTEGRITY;
 		n += (size_t)len - VV_ENV_OVERHEAD;
@@ -97,23 +100,21 @@ vv_open_class(vv_vault *v, struct vv_keys *k, sqlite3_stmt *st, int cls,
     unsigned allowed, uint8_t **at, struct vv_class_text *t)
 {
 	struct vv_env_ctx ctx;
-	const uint8_t *key = NULL;
-	int r, col = VV_COL_IDENTITY + cls - VV_CLASS_IDENTITY, domain = 0;
+	const struct vv_dk *dk = NULL;
+	int r, col = VV_COL_IDENTITY + cls - VV_CLASS_IDENTITY;
 	int64_t dk_id = sqlite3_column_int64(st, cls == VV_CLASS_CONTACT ?
 	    VV_COL_DKCONTACT : VV_COL_DKMAIN);
 	size_t len = (size_t)sqlite3_column_bytes(st, col);
 
-	ctx.version = 0;
-	r = vv_keys_data_key(v, k, dk_id, allowed, &domain, &ctx.version,
-	    &key);
-	if (r != VV_OK)
+	if ((r = vv_keys_data_key(v, k, dk_id, allowed, &dk)) != VV_OK)
 		return r;
 	ctx.vault_id = v->id;
 	ctx.record_id = sqlite3_column_int64(st, VV_COL_ID);
-	ctx.domain = domain;
+	ctx.domain = dk->domain;
 	ctx.cls = cls;
+	ctx.version = dk->version;
 	ctx.dk_id = dk_id;
-	if (len < VV_ENV_OVERHEAD || vv_env_open(&ctx, key,
+	if (len < VV_ENV_OVERHEAD || vv_env_open(&ctx, dk,
 	    sqlite3_column_blob(st, col), len, *at, t) != VV_OK)
 		return vv_fail(v, VV_ERR_INTEGRITY, "record %s: the %s "
 		    "ciphertext does not authenticate (tampered or moved)",

@@ -3,21 +3,27 @@
  *
  * Writing needs only public keys: each class is sealed under the current
  * batch's data key for its domain.  The row id is chosen before sealing
- * because the associated data binds every ciphertext to it.
+ * because the associated data binds every ciphertext to it: a writer owns
+ * the write transaction, so it can count ids itself.  A new record is
+ * inserted without looking it up first (imports are mostly new records);
+ * only when its external id turns out to exist is it looked up, re-sealed
+ * under the existing id and updated.
+ *
+ * The masked class is stored only where the contacts are sealed under
+ * dual control: elsewhere a reader sees the contacts themselves.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "vault/internal.h"
 #include "vault/mask.h"
-#include "vault/normalize.h"
-
 
 struct vv_writer {
 	struct vv_batch *batch;
-	sqlite3_stmt *lookup, *next_id, *insert, *update;
+	sqlite3_stmt *lookup, *max_id, *insert, *update;
 	struct vv_buf ct[VV_CLASS_COUNT];
 	size_t in_batch;
+	int64_t next_id;	/* 0 until read from the database */
 };
 
 int
@@ -32,7 +38,7 @@ vv_writer_new(vv_vault *v, struct vv_writer **out)
 	    (r = vv_prepare(v, "SELECT id, tier, pinned FROM records WHERE "
 	    "external_id = ?", &w->lookup)) != VV_OK ||
 	    (r = vv_prepare(v, "SELECT coalesce(max(id), 0) + 1 FROM records",
-	    &w->next_id)) != VV_OK ||
+	    &w->max_id)) != VV_OK ||
 	    (r = vv_prepare(v, "INSERT INTO records(id, external_id, owner, "
 	    "annual_spend, client_since, tier, pinned, phone_idx, email_idx, "
 	    "dk_main, dk_contact, identity_ct, contact_ct, profile_ct, "
@@ -61,7 +67,7 @@ vv_writer_free(struct vv_writer **wp)
 		return;
 	vv_batch_free(&w->batch);
 	sqlite3_finalize(w->lookup);
-	sqlite3_finalize(w->next_id);
+	sqlite3_finalize(w->max_id);
 	sqlite3_finalize(w->insert);
 	sqlite3_finalize(w->update);
 	for (c = 0; c < VV_CLASS_COUNT; c++)
@@ -118,31 +124,76 @@ seal_class(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
 	return VV_OK;
 }
 
+/* Fills the masked class from the contact class's plaintext. */
 static int
-seal_all(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
+make_masks(vv_vault *v, struct vv_plain *p, char masks[3][VV_MASK_MAX])
+{
+	const struct vv_class_text *c = &p->cls[VV_CLASS_CONTACT];
+	struct vv_class_text *m = &p->cls[VV_CLASS_MASKED];
+	size_t i;
+
+	if (c->f[0] == NULL || c->f[1] == NULL || c->f[2] == NULL ||
+	    vv_mask_phone(c->f[0], masks[0], VV_MASK_MAX) != VV_OK ||
+	    vv_mask_email(c->f[1], masks[1], VV_MASK_MAX) != VV_OK ||
+	    vv_mask_address(c->f[2], masks[2], VV_MASK_MAX) != VV_OK)
+		return vv_fail(v, VV_ERR_INPUT, "contacts cannot be masked "
+		    "(not in normal form)");
+	for (i = 0; i < 3; i++) {
+		m->f[i] = masks[i];
+		m->len[i] = strlen(masks[i]);
+	}
+	return VV_OK;
+}
+
+static int
+keep_contact(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
+    int64_t *dk_contact)
+{
+	struct vv_buf *b = &w->ct[VV_CLASS_CONTACT];
+	int r;
+
+	if ((r = vv_buf_reserve(b, p->keep_contact_len)) != VV_OK)
+		return vv_fail(v, r, "out of memory");
+	memcpy(b->p, p->keep_contact, p->keep_contact_len);
+	b->len = p->keep_contact_len;
+	*dk_contact = p->keep_dk_contact;
+	return VV_OK;
+}
+
+static int
+seal_all(vv_vault *v, struct vv_writer *w, struct vv_plain *p,
     int64_t *dk_main, int64_t *dk_contact)
 {
-	int r, main_dom = vv_tier_domain(p->tier);
+	char masks[3][VV_MASK_MAX];
+	int r, made = 0, main_dom = vv_tier_domain(p->tier);
+	int sealed = p->keep_contact != NULL ||
+	    vv_contact_domain(p->tier) == VV_DOM_VIP_CONTACT;
 
+	w->ct[VV_CLASS_MASKED].len = 0;
+	if (sealed && p->cls[VV_CLASS_MASKED].f[0] == NULL) {
+		if ((r = make_masks(v, p, masks)) != VV_OK)
+			goto out;
+		made = 1;
+	}
 	if ((r = seal_class(v, w, p, VV_CLASS_IDENTITY, main_dom,
 	    dk_main)) != VV_OK ||
 	    (r = seal_class(v, w, p, VV_CLASS_PROFILE, main_dom,
 	    dk_main)) != VV_OK ||
-	    (r = seal_class(v, w, p, VV_CLASS_MASKED, main_dom,
-	    dk_main)) != VV_OK)
-		return r;
-	if (p->keep_contact != NULL) {
-		struct vv_buf *b = &w->ct[VV_CLASS_CONTACT];
-
-		if ((r = vv_buf_reserve(b, p->keep_contact_len)) != VV_OK)
-			return vv_fail(v, r, "out of memory");
-		memcpy(b->p, p->keep_contact, p->keep_contact_len);
-		b->len = p->keep_contact_len;
-		*dk_contact = p->keep_dk_contact;
-		return VV_OK;
-	}
-	return seal_class(v, w, p, VV_CLASS_CONTACT,
-	    vv_contact_domain(p->tier), dk_contact);
+	    (sealed && (r = seal_class(v, w, p, VV_CLASS_MASKED, main_dom,
+	    dk_main)) != VV_OK))
+		goto out;
+	if (p->keep_contact != NULL)
+		r = keep_contact(v, w, p, dk_contact);
+	else
+		r = seal_class(v, w, p, VV_CLASS_CONTACT,
+		    vv_contact_domain(p->tier), dk_contact);
+out:
+	/* The masks live on this stack frame: p must not keep them. */
+	if (made)
+		memset(&p->cls[VV_CLASS_MASKED], 0,
+		    sizeof(p->cls[VV_CLASS_MASKED]));
+	sodium_memzero(masks, sizeof(masks));
+	return r;
 }
 
 static void
@@ -160,26 +211,23 @@ next_id(vv_vault *v, struct vv_writer *w, int64_t *id)
 {
 	int rc;
 
-	(void)sqlite3_reset(w->next_id);
-	if ((rc = sqlite3_step(w->next_id)) != SQLITE_ROW)
-		return vv_fail_db(v, rc, "allocating a record id");
-	*id = sqlite3_column_int64(w->next_id, 0);
-	(void)sqlite3_reset(w->next_id);
+	if (w->next_id == 0) {
+		(void)sqlite3_reset(w->max_id);
+		if ((rc = sqlite3_step(w->max_id)) != SQLITE_ROW)
+			return vv_fail_db(v, rc, "allocating a record id");
+		w->next_id = sqlite3_column_int64(w->max_id, 0);
+		(void)sqlite3_reset(w->max_id);
+	}
+	*id = w->next_id++;
 	return VV_OK;
 }
 
-int
-vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
+static void
+bind_row(sqlite3_stmt *st, const struct vv_plain *p, int64_t dk_main,
+    int64_t dk_contact, struct vv_buf *ct)
 {
-	int64_t dk_main = 0, dk_contact = 0;
-	sqlite3_stmt *st;
-	int r, rc, c;
+	int c;
 
-	if (!p->exists && (r = next_id(v, w, &p->id)) != VV_OK)
-		return r;
-	if ((r = seal_all(v, w, p, &dk_main, &dk_contact)) != VV_OK)
-		return r;
-	st = p->exists ? w->update : w->insert;
 	(void)sqlite3_reset(st);
 	(void)sqlite3_bind_int64(st, 1, p->id);
 	(void)sqlite3_bind_text(st, 2, p->external_id, -1, SQLITE_STATIC);
@@ -193,11 +241,36 @@ vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 	(void)sqlite3_bind_int64(st, 10, dk_main);
 	(void)sqlite3_bind_int64(st, 11, dk_contact);
 	for (c = VV_CLASS_IDENTITY; c < VV_CLASS_COUNT; c++)
-		(void)sqlite3_bind_blob(st, 11 + c, w->ct[c].p,
-		    (int)w->ct[c].len, SQLITE_STATIC);
+		if (ct[c].len > 0)
+			(void)sqlite3_bind_blob(st, 11 + c, ct[c].p,
+			    (int)ct[c].len, SQLITE_STATIC);
+		else
+			(void)sqlite3_bind_null(st, 11 + c);
 	(void)sqlite3_bind_int64(st, 16, vv_now());
+}
+
+/*
+ * Seals and stores p.  For a new record (p->exists == 0) returns
+ * VV_ERR_EXISTS, without a message, when its external id is already
+ * taken: the caller looks the record up and stores it again as an update.
+ */
+int
+vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
+{
+	int64_t dk_main = 0, dk_contact = 0;
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if (!p->exists && (r = next_id(v, w, &p->id)) != VV_OK)
+		return r;
+	if ((r = seal_all(v, w, p, &dk_main, &dk_contact)) != VV_OK)
+		return r;
+	st = p->exists ? w->update : w->insert;
+	bind_row(st, p, dk_main, dk_contact, w->ct);
 	rc = sqlite3_step(st);
 	(void)sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE && !p->exists)
+		return VV_ERR_EXISTS;
 	if (rc != SQLITE_DONE)
 		return vv_fail_db(v, rc, "storing a record");
 	if (++w->in_batch >= VV_BATCH_RECORDS)
@@ -205,11 +278,9 @@ vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 	return VV_OK;
 }
 
-/* ------------------------------------------------------------- input */
-
-/* Finds the record an external id names: its id, tier and pin. */
-static int
-lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
+/* Finds the record an external id names: its id, and its tier if pinned. */
+int
+vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 {
 	int rc;
 
@@ -228,150 +299,4 @@ lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return vv_fail_db(v, rc, "looking up a record");
 	return VV_OK;
-}
-
-static int
-valid_external_id(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n >= VV_EXTID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-static void
-set_text(struct vv_class_text *t, size_t i, const char *s)
-{
-	t->f[i] = s != NULL ? s : "";
-	t->len[i] = strlen(t->f[i]);
-}
-
-static int
-check_input(vv_vault *v, const vv_record_input *in, int64_t *since)
-{
-	const char *f[] = { in->name, in->phone, in->email, in->address,
-	    in->notes, in->preferences };
-	size_t i;
-
-	if (in->external_id == NULL || !valid_external_id(in->external_id))
-		return vv_fail(v, VV_ERR_INPUT, "external_id: must be 1 to "
-		    "%u printable characters without spaces", VV_EXTID_MAX - 1);
-	if (in->owner == NULL || !vv_valid_name(in->owner))
-		return vv_fail(v, VV_ERR_INPUT, "owner: must be a user name "
-		    "(letters, digits, . _ - @)");
-	if (in->name == NULL || in->name[0] == '\0')
-		return vv_fail(v, VV_ERR_INPUT, "name: is empty");
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (f[i] != NULL && strlen(f[i]) > VV_FIELD_MAX)
-			return vv_fail(v, VV_ERR_INPUT, "%s: longer than %u "
-			    "bytes", vv_field_name((int)i), VV_FIELD_MAX);
-	if (in->annual_spend < 0)
-		return vv_fail(v, VV_ERR_INPUT, "annual_spend: is negative");
-	if (in->client_since == NULL ||
-	    (*since = vv_parse_date(in->client_since)) < 0)
-		return vv_fail(v, VV_ERR_INPUT, "client_since: not a date "
-		    "(YYYY-MM-DD)");
-	return VV_OK;
-}
-
-/* Normalised contacts, their masks and blind indexes. */
-struct contacts {
-	char phone[VV_PHONE_MAX];
-	char email[VV_EMAIL_MAX];
-	char mphone[VV_MASK_MAX], memail[VV_MASK_MAX], maddr[VV_MASK_MAX];
-	uint8_t pidx[VV_IDX_LEN], eidx[VV_IDX_LEN];
-};
-
-static int
-normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
-{
-	const char *why = NULL;
-
-	if (in->phone != NULL && in->phone[0] != '\0') {
-		if (vv_phone_normalize(in->phone, c->phone, sizeof(c->phone),
-		    &why) != VV_OK)
-			return vv_fail(v, VV_ERR_INPUT, "phone: %s",
-			    why != NULL ? why : "not a phone number");
-		vv_blind_index(v, "phone", c->phone, c->pidx);
-	}
-	if (in->email != NULL && in->email[0] != '\0') {
-		if (vv_email_normalize(in->email, c->email, sizeof(c->email),
-		    &why) != VV_OK)
-			return vv_fail(v, VV_ERR_INPUT, "email: %s",
-			    why != NULL ? why : "not an e-mail address");
-		vv_blind_index(v, "email", c->email, c->eidx);
-	}
-	if (vv_mask_phone(c->phone, c->mphone, sizeof(c->mphone)) != VV_OK ||
-	    vv_mask_email(c->email, c->memail, sizeof(c->memail)) != VV_OK ||
-	    vv_mask_address(in->address != NULL ? in->address : "", c->maddr,
-	    sizeof(c->maddr)) != VV_OK)
-		return vv_fail(v, VV_ERR_INPUT, "address: cannot be masked "
-		    "(invalid UTF-8)");
-	return VV_OK;
-}
-
-int
-vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
-    int *tier_out, int *inserted)
-{
-	struct vv_plain p;
-	struct contacts c;
-	int64_t since = 0;
-	int r;
-
-	memset(&p, 0, sizeof(p));
-	memset(&c, 0, sizeof(c));
-	if ((r = check_input(v, in, &since)) != VV_OK ||
-	    (r = normalise(v, in, &c)) != VV_OK)
-		goto out;
-	p.external_id = in->external_id;
-	p.owner = in->owner;
-	p.client_since = in->client_since;
-	p.spend = in->annual_spend;
-	p.tier = vv_policy_tier(&v->policy, in->annual_spend, since,
-	    vv_today());
-	if ((r = lookup(v, w, &p)) != VV_OK)
-		goto out;
-	set_text(&p.cls[VV_CLASS_IDENTITY], 0, in->name);
-	set_text(&p.cls[VV_CLASS_CONTACT], 0, c.phone);
-	set_text(&p.cls[VV_CLASS_CONTACT], 1, c.email);
-	set_text(&p.cls[VV_CLASS_CONTACT], 2, in->address);
-	set_text(&p.cls[VV_CLASS_PROFILE], 0, in->notes);
-	set_text(&p.cls[VV_CLASS_PROFILE], 1, in->preferences);
-	set_text(&p.cls[VV_CLASS_MASKED], 0, c.mphone);
-	set_text(&p.cls[VV_CLASS_MASKED], 1, c.memail);
-	set_text(&p.cls[VV_CLASS_MASKED], 2, c.maddr);
-	p.phone_idx = c.phone[0] != '\0' ? c.pidx : NULL;
-	p.email_idx = c.email[0] != '\0' ? c.eidx : NULL;
-	if (tier_out != NULL)
-		*tier_out = p.tier;
-	if (inserted != NULL)
-		*inserted = !p.exists;
-	r = vv_writer_store(v, w, &p);
-out:
-	sodium_memzero(&c, sizeof(c));
-	return r;
-}
-
-int
-vv_record_put(vv_vault *v, const vv_record_input *in)
-{
-	struct vv_writer *w = NULL;
-	int r;
-
-	if ((r = vv_store_begin(v)) != VV_OK)
-		return r;
-	if ((r = vv_writer_new(v, &w)) != VV_OK ||
-	    (r = vv_writer_put(v, w, in, NULL, NULL)) != VV_OK)
-		goto fail;
-	vv_writer_free(&w);
-	return vv_store_commit(v);
-fail:
-	vv_writer_free(&w);
-	vv_store_rollback(v);
-	return r;
 }

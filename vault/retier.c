@@ -60,7 +60,8 @@ idx_col(sqlite3_stmt *st, int col)
 }
 
 /* Opens every class of the current row of rt->row into p, with text in
- * buf.  Sealed VIP contacts are kept as ciphertext. */
+ * buf.  Sealed VIP contacts are kept as ciphertext, with their masks; the
+ * masks of open contacts are made afresh if the new tier needs them. */
 static int
 open_row(vv_vault *v, struct retier *rt, struct vv_plain *p, uint8_t *buf)
 {
@@ -74,21 +75,17 @@ open_row(vv_vault *v, struct retier *rt, struct vv_plain *p, uint8_t *buf)
 	if ((r = vv_open_class(v, rt->keys, st, VV_CLASS_IDENTITY, main, &at,
 	    &p->cls[VV_CLASS_IDENTITY])) != VV_OK ||
 	    (r = vv_open_class(v, rt->keys, st, VV_CLASS_PROFILE, main, &at,
-	    &p->cls[VV_CLASS_PROFILE])) != VV_OK ||
-	    (r = vv_open_class(v, rt->keys, st, VV_CLASS_MASKED, main, &at,
-	    &p->cls[VV_CLASS_MASKED])) != VV_OK)
+	    &p->cls[VV_CLASS_PROFILE])) != VV_OK)
 		return r;
 	r = vv_open_class(v, rt->keys, st, VV_CLASS_CONTACT, contact, &at,
 	    &p->cls[VV_CLASS_CONTACT]);
-	if (r == VV_ERR_SEALED) {
-		p->keep_contact = sqlite3_column_blob(st, VV_COL_CONTACT);
-		p->keep_contact_len = (size_t)sqlite3_column_bytes(st,
-		    VV_COL_CONTACT);
-		p->keep_dk_contact = sqlite3_column_int64(st,
-		    VV_COL_DKCONTACT);
-		r = VV_OK;
-	}
-	return r;
+	if (r != VV_ERR_SEALED)
+		return r;
+	p->keep_contact = sqlite3_column_blob(st, VV_COL_CONTACT);
+	p->keep_contact_len = (size_t)sqlite3_column_bytes(st, VV_COL_CONTACT);
+	p->keep_dk_contact = sqlite3_column_int64(st, VV_COL_DKCONTACT);
+	return vv_open_class(v, rt->keys, st, VV_CLASS_MASKED, main, &at,
+	    &p->cls[VV_CLASS_MASKED]);
 }
 
 static size_t

@@ -31,6 +31,7 @@
 
 #include "vipvault.h"
 #include "vault/csv.h"
+#include "vault/internal.h"
 
 #define DEF_RECORDS	100000u
 #define DEF_GETS	200000u
@@ -544,10 +545,8 @@ raw_open(struct bench *b)
 		fprintf(stderr, "bench: raw: sqlite3_key failed\n");
 		return -1;
 	}
-	if (sqlite3_busy_timeout(b->raw, 5000) != SQLITE_OK ||
+	if (vv_store_tune(b->raw) != SQLITE_OK ||
 	    raw_exec(b->raw, "PRAGMA journal_mode = WAL") != 0 ||
-	    raw_exec(b->raw, "PRAGMA foreign_keys = ON") != 0 ||
-	    raw_exec(b->raw, "PRAGMA synchronous = FULL") != 0 ||
 	    raw_exec(b->raw, "CREATE TABLE clients ("
 	    "  id INTEGER PRIMARY KEY,"
 	    "  external_id TEXT NOT NULL UNIQUE,"

@@ -1,0 +1,157 @@
+/*
+ * record_input.c - a record as a CRM gives it, checked and normalised.
+ *
+ * Everything is validated before anything is sealed, and a refusal names
+ * the field and the problem, never the value: error messages end up in
+ * logs and terminals, client data must not.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault/internal.h"
+#include "vault/normalize.h"
+
+static int
+valid_external_id(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= VV_EXTID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+set_text(struct vv_class_text *t, size_t i, const char *s)
+{
+	t->f[i] = s != NULL ? s : "";
+	t->len[i] = strlen(t->f[i]);
+}
+
+static int
+check_input(vv_vault *v, const vv_record_input *in, int64_t *since)
+{
+	const char *f[] = { in->name, in->phone, in->email, in->address,
+	    in->notes, in->preferences };
+	size_t i;
+
+	if (in->external_id == NULL || !valid_external_id(in->external_id))
+		return vv_fail(v, VV_ERR_INPUT, "external_id: must be 1 to "
+		    "%u printable characters without spaces", VV_EXTID_MAX - 1);
+	if (in->owner == NULL || !vv_valid_name(in->owner))
+		return vv_fail(v, VV_ERR_INPUT, "owner: must be a user name "
+		    "(letters, digits, . _ - @)");
+	if (in->name == NULL || in->name[0] == '\0')
+		return vv_fail(v, VV_ERR_INPUT, "name: is empty");
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i] != NULL && strlen(f[i]) > VV_FIELD_MAX)
+			return vv_fail(v, VV_ERR_INPUT, "%s: longer than %u "
+			    "bytes", vv_field_name((int)i), VV_FIELD_MAX);
+	if (in->annual_spend < 0)
+		return vv_fail(v, VV_ERR_INPUT, "annual_spend: is negative");
+	if (in->client_since == NULL ||
+	    (*since = vv_parse_date(in->client_since)) < 0)
+		return vv_fail(v, VV_ERR_INPUT, "client_since: not a date "
+		    "(YYYY-MM-DD)");
+	return VV_OK;
+}
+
+/* Normalised contacts and their blind indexes. */
+struct contacts {
+	char phone[VV_PHONE_MAX];
+	char email[VV_EMAIL_MAX];
+	uint8_t pidx[VV_IDX_LEN], eidx[VV_IDX_LEN];
+};
+
+static int
+normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
+{
+	const char *why = NULL;
+
+	if (in->phone != NULL && in->phone[0] != '\0') {
+		if (vv_phone_normalize(in->phone, c->phone, sizeof(c->phone),
+		    &why) != VV_OK)
+			return vv_fail(v, VV_ERR_INPUT, "phone: %s",
+			    why != NULL ? why : "not a phone number");
+		vv_blind_index(v, "phone", c->phone, c->pidx);
+	}
+	if (in->email != NULL && in->email[0] != '\0') {
+		if (vv_email_normalize(in->email, c->email, sizeof(c->email),
+		    &why) != VV_OK)
+			return vv_fail(v, VV_ERR_INPUT, "email: %s",
+			    why != NULL ? why : "not an e-mail address");
+		vv_blind_index(v, "email", c->email, c->eidx);
+	}
+	return VV_OK;
+}
+
+int
+vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
+    int *tier_out, int *inserted)
+{
+	struct vv_plain p;
+	struct contacts c;
+	int64_t since = 0;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&c, 0, sizeof(c));
+	if ((r = check_input(v, in, &since)) != VV_OK ||
+	    (r = normalise(v, in, &c)) != VV_OK)
+		goto out;
+	p.external_id = in->external_id;
+	p.owner = in->owner;
+	p.client_since = in->client_since;
+	p.spend = in->annual_spend;
+	p.tier = vv_policy_tier(&v->policy, in->annual_spend, since,
+	    vv_today());
+	set_text(&p.cls[VV_CLASS_IDENTITY], 0, in->name);
+	set_text(&p.cls[VV_CLASS_CONTACT], 0, c.phone);
+	set_text(&p.cls[VV_CLASS_CONTACT], 1, c.email);
+	set_text(&p.cls[VV_CLASS_CONTACT], 2, in->address);
+	set_text(&p.cls[VV_CLASS_PROFILE], 0, in->notes);
+	set_text(&p.cls[VV_CLASS_PROFILE], 1, in->preferences);
+	p.phone_idx = c.phone[0] != '\0' ? c.pidx : NULL;
+	p.email_idx = c.email[0] != '\0' ? c.eidx : NULL;
+	r = vv_writer_store(v, w, &p);
+	if (r == VV_ERR_EXISTS) {
+		/* Known external id: update it under its own row id. */
+		if ((r = vv_writer_lookup(v, w, &p)) != VV_OK)
+			goto out;
+		if (!p.exists) {
+			r = vv_fail(v, VV_ERR_INTERNAL, "external id conflict "
+			    "without a record");
+			goto out;
+		}
+		r = vv_writer_store(v, w, &p);
+	}
+	if (r == VV_OK && tier_out != NULL)
+		*tier_out = p.tier;
+	if (r == VV_OK && inserted != NULL)
+		*inserted = !p.exists;
+out:
+	sodium_memzero(&c, sizeof(c));
+	return r;
+}
+
+int
+vv_record_put(vv_vault *v, const vv_record_input *in)
+{
+	struct vv_writer *w = NULL;
+	int r;
+
+	if ((r = vv_store_begin(v)) != VV_OK)
+		return r;
+	if ((r = vv_writer_new(v, &w)) != VV_OK ||
+	    (r = vv_writer_put(v, w, in, NULL, NULL)) != VV_OK)
+		goto fail;
+	vv_writer_free(&w);
+	return vv_store_commit(v);
+fail:
+	vv_writer_free(&w);
+	vv_store_rollback(v);
+	return r;
+}
