@@ -18,6 +18,7 @@ struct vv_session {
 	vv_vault *v;
 	struct vv_token_info ti;
 	struct vv_keys *keys;
+	sqlite3_stmt *get;	/* prepared once: a CRM reads one by one */
 };
 
 static int
@@ -61,6 +62,9 @@ vv_session_open(vv_vault *v, const char *token, vv_session **out)
 	}
 	if ((r = load_role_keys(s)) != VV_OK)
 		goto fail;
+	if ((r = vv_prepare(v, "SELECT " VV_RECORD_COLUMNS " FROM records r "
+	    "WHERE r.external_id = ?", &s->get)) != VV_OK)
+		goto fail;
 	*out = s;
 	return VV_OK;
 fail:
@@ -76,6 +80,7 @@ vv_session_free(vv_session **sp)
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
 	vv_keys_free(&s->keys);
+	sqlite3_finalize(s->get);
 	sodium_memzero(&s->ti, sizeof(s->ti));
 	free(s);
 	*sp = NULL;
@@ -103,13 +108,11 @@ int
 vv_get(vv_session *s, const char *external_id, vv_record **out)
 {
 	vv_vault *v = s->v;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->get;
 	int r, rc, tier;
 
 	*out = NULL;
-	if ((r = vv_prepare(v, "SELECT " VV_RECORD_COLUMNS " FROM records r "
-	    "WHERE r.external_id = ?", &st)) != VV_OK)
-		return r;
+	(void)sqlite3_reset(st);
 	(void)sqlite3_bind_text(st, 1, external_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -117,12 +120,12 @@ vv_get(vv_session *s, const char *external_id, vv_record **out)
 		goto out;
 	}
 	if (rc == SQLITE_DONE || (own_only(s) && strcmp((const char *)
-	    sqlite3_column_text(st, 2), s->ti.user) != 0)) {
+	    sqlite3_column_text(st, VV_COL_OWNER), s->ti.user) != 0)) {
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record '%s'",
 		    external_id);
 		goto out;
 	}
-	tier = sqlite3_column_int(st, 5);
+	tier = sqlite3_column_int(st, VV_COL_TIER);
 	if (vv_tier_name(tier) == NULL ||
 	    (s->ti.tiers & VV_TIER_MASK(tier)) == 0) {
 		r = vv_fail(v, VV_ERR_DENIED, "role '%s' may not read %s "
@@ -132,7 +135,9 @@ vv_get(vv_session *s, const char *external_id, vv_record **out)
 	}
 	r = vv_record_from_row(v, s->keys, st, 1, out);
 out:
-	sqlite3_finalize(st);
+	/* Reset now: an open read statement would pin the WAL snapshot. */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
 	return r;
 }
 
@@ -147,12 +152,12 @@ walk(vv_session *s, sqlite3_stmt *st, vv_record_fn *fn, void *arg,
 	int r = VV_OK, rc, tier, stop;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		tier = sqlite3_column_int(st, 5);
+		tier = sqlite3_column_int(st, VV_COL_TIER);
 		if (vv_tier_name(tier) == NULL ||
 		    (s->ti.tiers & VV_TIER_MASK(tier)) == 0)
 			continue;
 		if (own_only(s) && strcmp((const char *)sqlite3_column_text(st,
-		    2), s->ti.user) != 0)
+		    VV_COL_OWNER), s->ti.user) != 0)
 			continue;
 		if ((r = vv_record_from_row(v, s->keys, st, 1, &rec)) != VV_OK)
 			return r;
