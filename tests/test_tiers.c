@@ -238,6 +238,9 @@ test_import_all_or_nothing(void **state)
 	      "N1,New,alice,10,2020-01-01\nN1,Again,alice,10,2020-01-01\n",
 	      "line 3, column external_id: appears earlier in this file" },
 	    { "external_id,name,owner,annual_spend,client_since\n"
+	      "S1,Again,alice,10,2020-01-01\nS1,Again,alice,10,2020-01-01\n",
+	      "line 3, column external_id: appears earlier in this file" },
+	    { "external_id,name,owner,annual_spend,client_since\n"
 	      "N1,N\xc3\x28w,alice,10,2020-01-01\n",
 	      "line 2, column 2: invalid UTF-8" },
 	    { "external_id,name,owner,annual_spend,client_since,email\n"

@@ -6,7 +6,10 @@
  * may come in any order; unknown or repeated columns are refused, since
  * a silently ignored column is data the operator believes is protected.
  * An external id that appears twice in one file is refused too: which
- * row should win is the operator's call, not ours.
+ * row should win is the operator's call, not ours.  Duplicates are found
+ * from what the database says, not by keeping every id in memory: a
+ * record inserted by this import has a row id at or above the first one
+ * the import allocated, and the few records it updates are remembered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,10 +39,11 @@ struct import {
 	struct vv_writer *w;
 	int map[VV_CSV_MAX_FIELDS];	/* csv column -> enum col */
 	size_t ncols;
-	/* external ids seen in this file: open addressing on a keyed hash */
-	char **seen;
-	size_t seen_cap, seen_n;
-	uint8_t seen_key[crypto_shorthash_KEYBYTES];
+	int64_t first_new;	/* row id of the first record inserted */
+	/* row ids of existing records this import updated (open addressing,
+	 * 0 is empty: row ids start at 1) */
+	int64_t *updated;
+	size_t upd_cap, upd_n;
 };
 
 static int
@@ -119,68 +123,55 @@ parse_amount(const char *s, int64_t *out)
 }
 
 static int
-seen_grow(struct import *im)
+updated_grow(struct import *im)
 {
-	size_t cap = im->seen_cap ? 2 * im->seen_cap : 4096, i, j;
-	char **tab = calloc(cap, sizeof(*tab));
+	size_t cap = im->upd_cap ? 2 * im->upd_cap : 1024, i, j;
+	int64_t *tab = calloc(cap, sizeof(*tab));
 
 	if (tab == NULL)
 		return VV_ERR_NOMEM;
-	for (i = 0; i < im->seen_cap; i++) {
-		uint8_t h[crypto_shorthash_BYTES];
-		uint64_t k;
-
-		if (im->seen[i] == NULL)
+	for (i = 0; i < im->upd_cap; i++) {
+		if (im->updated[i] == 0)
 			continue;
-		(void)crypto_shorthash(h, (const uint8_t *)im->seen[i],
-		    strlen(im->seen[i]), im->seen_key);
-		memcpy(&k, h, sizeof(k));
-		for (j = (size_t)(k % cap); tab[j] != NULL; j = (j + 1) % cap)
+		for (j = (size_t)im->updated[i] % cap; tab[j] != 0;
+		    j = (j + 1) % cap)
 			;
-		tab[j] = im->seen[i];
+		tab[j] = im->updated[i];
 	}
-	free(im->seen);
-	im->seen = tab;
-	im->seen_cap = cap;
+	free(im->updated);
+	im->updated = tab;
+	im->upd_cap = cap;
 	return VV_OK;
 }
 
-/* Returns 1 if id was already seen in this file, 0 after adding it. */
+/* Sets *dup if the record with row id was already written by this
+ * import; remembers it otherwise. */
 static int
-seen_add(struct import *im, const char *id, int *dup)
+check_duplicate(struct import *im, int64_t id, int inserted, int *dup)
 {
-	uint8_t h[crypto_shorthash_BYTES];
-	uint64_t k;
 	size_t j;
 
-	if (2 * (im->seen_n + 1) > im->seen_cap && seen_grow(im) != VV_OK)
+	*dup = 0;
+	if (inserted) {
+		if (im->first_new == 0)
+			im->first_new = id;
+		return VV_OK;
+	}
+	if (im->first_new != 0 && id >= im->first_new) {
+		*dup = 1;
+		return VV_OK;
+	}
+	if (2 * (im->upd_n + 1) > im->upd_cap && updated_grow(im) != VV_OK)
 		return VV_ERR_NOMEM;
-	(void)crypto_shorthash(h, (const uint8_t *)id, strlen(id),
-	    im->seen_key);
-	memcpy(&k, h, sizeof(k));
-	for (j = (size_t)(k % im->seen_cap); im->seen[j] != NULL;
-	    j = (j + 1) % im->seen_cap)
-		if (strcmp(im->seen[j], id) == 0) {
+	for (j = (size_t)id % im->upd_cap; im->updated[j] != 0;
+	    j = (j + 1) % im->upd_cap)
+		if (im->updated[j] == id) {
 			*dup = 1;
 			return VV_OK;
 		}
-	if ((im->seen[j] = strdup(id)) == NULL)
-		return VV_ERR_NOMEM;
-	im->seen_n++;
-	*dup = 0;
+	im->updated[j] = id;
+	im->upd_n++;
 	return VV_OK;
-}
-
-static void
-seen_free(struct import *im)
-{
-	size_t i;
-
-	for (i = 0; i < im->seen_cap; i++)
-		free(im->seen[i]);
-	free(im->seen);
-	im->seen = NULL;
-	im->seen_cap = im->seen_n = 0;
 }
 
 static int
@@ -190,6 +181,7 @@ import_row(struct import *im, size_t n, vv_import_summary *sum)
 	unsigned long long line = vv_csv_line(im->csv);
 	vv_record_input in;
 	int r, tier = 0, inserted = 0, dup = 0;
+	int64_t id = 0;
 	size_t i;
 
 	if (n != im->ncols)
@@ -211,13 +203,8 @@ import_row(struct import *im, size_t n, vv_import_summary *sum)
 		return vv_fail(im->v, VV_ERR_INPUT, "line %llu, column "
 		    "annual_spend: not an amount (digits, optionally '.' and "
 		    "up to two decimals)", line);
-	if ((r = seen_add(im, in.external_id, &dup)) != VV_OK)
-		return vv_fail(im->v, r, "out of memory");
-	if (dup)
-		return vv_fail(im->v, VV_ERR_INPUT, "line %llu, column "
-		    "external_id: appears earlier in this file", line);
-	if ((r = vv_writer_put(im->v, im->w, &in, &tier, &inserted)) !=
-	    VV_OK) {
+	if ((r = vv_writer_put(im->v, im->w, &in, &tier, &inserted,
+	    &id)) != VV_OK) {
 		if (r == VV_ERR_INPUT) {
 			char detail[VV_ERRMSG_MAX];
 
@@ -228,6 +215,11 @@ import_row(struct import *im, size_t n, vv_import_summary *sum)
 		}
 		return r;
 	}
+	if ((r = check_duplicate(im, id, inserted, &dup)) != VV_OK)
+		return vv_fail(im->v, r, "out of memory");
+	if (dup)
+		return vv_fail(im->v, VV_ERR_INPUT, "line %llu, column "
+		    "external_id: appears earlier in this file", line);
 	sum->records++;
 	sum->per_tier[tier]++;
 	if (inserted)
@@ -273,7 +265,6 @@ vv_import_csv(vv_vault *v, const char *path, vv_progress_fn *progress,
 	memset(&im, 0, sizeof(im));
 	memset(&sum, 0, sizeof(sum));
 	im.v = v;
-	randombytes_buf(im.seen_key, sizeof(im.seen_key));
 	if ((fp = fopen(path, "rb")) == NULL)
 		return vv_fail(v, errno == ENOENT ? VV_ERR_NOT_FOUND : VV_ERR_IO,
 		    "cannot open the import file: %s", strerror(errno));
@@ -303,7 +294,7 @@ vv_import_csv(vv_vault *v, const char *path, vv_progress_fn *progress,
 	if (summary != NULL)
 		*summary = sum;
 out:
-	seen_free(&im);
+	free(im.updated);
 	vv_csv_free(&im.csv);
 	(void)fclose(fp);
 	return r;

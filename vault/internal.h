@@ -290,7 +290,7 @@ void vv_writer_free(struct vv_writer **w);
 /* Validates, normalises and tiers in, then stores it.  On bad input
  * returns VV_ERR_INPUT with the message naming the field. */
 int vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
-    int *tier_out, int *inserted);
+    int *tier_out, int *inserted, int64_t *id);
 /* Seals and stores p (see record_write.c for VV_ERR_EXISTS). */
 int vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 /* Sets p->exists, p->id and (if pinned) p->tier from the database. */

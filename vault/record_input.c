@@ -90,7 +90,7 @@ normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
 
 int
 vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
-    int *tier_out, int *inserted)
+    int *tier_out, int *inserted, int64_t *id)
 {
 	struct vv_plain p;
 	struct contacts c;
@@ -132,6 +132,8 @@ vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
 		*tier_out = p.tier;
 	if (r == VV_OK && inserted != NULL)
 		*inserted = !p.exists;
+	if (r == VV_OK && id != NULL)
+		*id = p.id;
 out:
 	sodium_memzero(&c, sizeof(c));
 	return r;
@@ -146,7 +148,7 @@ vv_record_put(vv_vault *v, const vv_record_input *in)
 	if ((r = vv_store_begin(v)) != VV_OK)
 		return r;
 	if ((r = vv_writer_new(v, &w)) != VV_OK ||
-	    (r = vv_writer_put(v, w, in, NULL, NULL)) != VV_OK)
+	    (r = vv_writer_put(v, w, in, NULL, NULL, NULL)) != VV_OK)
 		goto fail;
 	vv_writer_free(&w);
 	return vv_store_commit(v);

@@ -59,8 +59,10 @@ static const char migration_1[] =
 	"  pinned INTEGER NOT NULL DEFAULT 0,"
 	"  phone_idx BLOB,"
 	"  email_idx BLOB,"
-	"  dk_main INTEGER NOT NULL REFERENCES data_keys(id),"
-	"  dk_contact INTEGER NOT NULL REFERENCES data_keys(id),"
+	/* No foreign key to data_keys: it cost a lookup per write, and a
+	 * reader refuses a missing or foreign data key anyway. */
+	"  dk_main INTEGER NOT NULL,"
+	"  dk_contact INTEGER NOT NULL,"
 	"  identity_ct BLOB NOT NULL,"
 	"  contact_ct BLOB NOT NULL,"
 	"  profile_ct BLOB NOT NULL,"
