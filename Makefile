@@ -157,9 +157,11 @@ demo: deps
 	$(Q)VIPVAULT=$(abspath $(CLI_BIN)) bash docs/demo.sh
 
 # ------------------------------------------------------------ benchmarks
-$(BUILD)/bench: tests/bench/bench.c $(STATIC_LIB)
+BENCH_SRCS = $(sort $(wildcard tests/bench/*.c))
+$(BUILD)/bench: $(BENCH_SRCS) tests/bench/bench.h $(STATIC_LIB)
 	@mkdir -p $(BUILD)
-	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(STATIC_LIB) $(LDFLAGS) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/bench -o $@ $(BENCH_SRCS) $(STATIC_LIB) \
+	  $(LDFLAGS) $(LIBS)
 
 bench: deps $(BUILD)/bench
 	$(Q)$(BUILD)/bench
