@@ -5,13 +5,13 @@
 #   VIPVAULT=build/vipvault bash docs/demo.sh
 #
 # Everything happens in a temporary directory that is removed at the end.
-# The 10k sample comes from <repo>/../shared/data/clients-10k.csv, or from
-# VIPVAULT_SAMPLE.
+# The 10k sample is tests/data/clients-10k.csv (a copy of the shared
+# synthetic sample), or VIPVAULT_SAMPLE.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 VIPVAULT=${VIPVAULT:-$here/../build/vipvault}
-SAMPLE=${VIPVAULT_SAMPLE:-$here/../../shared/data/clients-10k.csv}
+SAMPLE=${VIPVAULT_SAMPLE:-$here/../tests/data/clients-10k.csv}
 if [ ! -x "$VIPVAULT" ]; then
 	echo "demo: no vipvault binary at $VIPVAULT (run 'make demo')" >&2
 	exit 1

@@ -15,7 +15,7 @@
 #include "vipvault.h"
 #include "vault/csv.h"
 
-#define SAMPLE "../shared/data/clients-10k.csv"
+#define SAMPLE "tests/data/clients-10k.csv"
 #define READBUF 65536u	/* the reader's block size, for refill tests */
 
 struct tcsv {

@@ -17,7 +17,7 @@
 #include "vault/csv.h"
 #include "vault/normalize.h"
 
-#define SAMPLE "../shared/data/clients-10k.csv"
+#define SAMPLE "tests/data/clients-10k.csv"
 
 struct tn_case {
 	const char *in;

@@ -316,7 +316,7 @@ test_import_sample(void **state)
 	vv_import_summary sum;
 
 	progress_calls = 0;
-	assert_int_equal(vv_import_csv(t->v, "../shared/data/clients-10k.csv",
+	assert_int_equal(vv_import_csv(t->v, "tests/data/clients-10k.csv",
 	    count_progress, NULL, &sum), VV_OK);
 	assert_int_equal(sum.records, 10000);
 	assert_int_equal(sum.per_tier[VV_TIER_BASIC] +

@@ -45,8 +45,8 @@ esac
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_NAME=$(basename "$0" .sh)
-# The 10k sample lives next to the repository: <repo>/../shared/data.
-SAMPLE=${VIPVAULT_SAMPLE:-$E2E_DIR/../../../shared/data/clients-10k.csv}
+# The 10k sample (a copy of ../shared/data/clients-10k.csv) is in tests/data.
+SAMPLE=${VIPVAULT_SAMPLE:-$E2E_DIR/../data/clients-10k.csv}
 SOFTHSM_MODULE=
 for _m in /usr/lib/softhsm/libsofthsm2.so \
     /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
