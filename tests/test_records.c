@@ -147,7 +147,7 @@ test_vip_contacts_write_only(void **state)
 	assert_int_equal(dk->domain, VV_DOM_VIP_CONTACT);
 	assert_true(dk->sealed);
 	memset(zero, 0, sizeof(zero));
-	assert_memory_equal(dk->key, zero, sizeof(zero));
+	assert_memory_equal(dk->subkey, zero, sizeof(zero));
 	/* Asked again, the cache answers the same. */
 	assert_int_equal(vv_keys_data_key(t->v, k, dk_id,
 	    1u << VV_DOM_VIP_CONTACT, &dk), VV_ERR_SEALED);

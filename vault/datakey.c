@@ -107,14 +107,17 @@ load_data_key(vv_vault *v, struct vv_keys *k, int64_t dk_id,
 		    "no key for this tier");
 		goto out;
 	}
+	/* Unsealed straight into the slot, then replaced by its subkey:
+	 * the data key itself is needed for nothing else. */
 	if (sqlite3_column_bytes(st, 2) != crypto_box_SEALBYTES + VV_KEY_LEN ||
-	    crypto_box_seal_open(slot->key, sqlite3_column_blob(st, 2),
+	    crypto_box_seal_open(slot->subkey, sqlite3_column_blob(st, 2),
 	    (unsigned long long)sqlite3_column_bytes(st, 2),
 	    v->dom[domain].pk, k->sk[domain]) != 0) {
 		r = vv_fail(v, VV_ERR_INTEGRITY, "a data key does not open: "
 		    "it was altered");
 		goto out;
 	}
+	vv_xchacha_subkey(slot->subkey, slot->subkey, slot->prefix);
 	r = VV_OK;
 out:
 	sqlite3_finalize(st);
@@ -154,7 +157,7 @@ struct batch_dom {
 };
 
 struct vv_batch {
-	uint8_t *keys;		/* VV_DOM_COUNT * VV_KEY_LEN, guarded */
+	uint8_t *keys;		/* VV_DOM_COUNT subkeys, guarded */
 	struct batch_dom d[VV_DOM_COUNT];
 	sqlite3_stmt *insert;
 };
@@ -215,6 +218,8 @@ start_domain(vv_vault *v, struct vv_batch *b, int domain)
 	d->version = v->dom[domain].version;
 	if (crypto_box_seal(sealed, key, VV_KEY_LEN, v->dom[domain].pk) != 0)
 		return vv_fail(v, VV_ERR_INTERNAL, "sealing a data key");
+	/* From here on the batch needs only the subkey. */
+	vv_xchacha_subkey(key, key, d->prefix);
 	(void)sqlite3_reset(b->insert);
 	(void)sqlite3_bind_int(b->insert, 1, domain);
 	(void)sqlite3_bind_int64(b->insert, 2, d->version);

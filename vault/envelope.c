@@ -5,7 +5,14 @@
  * XChaCha20-Poly1305 message: its fields joined, each ending in NUL.  The
  * nonce is the data key's random prefix and a per-batch counter; only the
  * counter is stored with the ciphertext (the prefix is stored once, with
- * the data key), which keeps rows small.  The
+ * the data key), which keeps rows small.
+ *
+ * XChaCha20-Poly1305 is HChaCha20(key, nonce[0..16]) as a subkey, then
+ * ChaCha20-Poly1305 (IETF) under it with nonce 0^4 || nonce[16..24].  All
+ * ciphertexts under one data key share the prefix, so the subkey is
+ * computed once per data key (vv_xchacha_subkey) instead of once per
+ * field; the bytes are exactly XChaCha20-Poly1305's, which a known-answer
+ * test checks against libsodium's own construction.  The
  * associated data names the vault, the record's row id, the key domain
  * (the tier it was sealed for), the class, the domain key version and the
  * data key id, so a ciphertext moved to another row, class or tier, or
@@ -72,6 +79,27 @@ make_aad(const struct vv_env_ctx *c, uint8_t aad[AAD_LEN])
 	vv_put_be64(aad + n, (uint64_t)c->dk_id);
 }
 
+void
+vv_xchacha_subkey(uint8_t subkey[VV_KEY_LEN], const uint8_t key[VV_KEY_LEN],
+    const uint8_t prefix[VV_NONCE_PREFIX])
+{
+	uint8_t tmp[VV_KEY_LEN];
+
+	/* Through tmp: callers may pass the same buffer for key and subkey. */
+	(void)crypto_core_hchacha20(tmp, prefix, key, NULL);
+	memcpy(subkey, tmp, VV_KEY_LEN);
+	sodium_memzero(tmp, sizeof(tmp));
+}
+
+/* The IETF nonce under the subkey: four zero bytes and the counter. */
+static void
+ietf_nonce(uint8_t n[crypto_aead_chacha20poly1305_ietf_NPUBBYTES],
+    const uint8_t counter[VV_NONCE_COUNTER])
+{
+	memset(n, 0, 4);
+	memcpy(n + 4, counter, VV_NONCE_COUNTER);
+}
+
 size_t
 vv_env_plain_len(const struct vv_class_text *t)
 {
@@ -83,10 +111,10 @@ vv_env_plain_len(const struct vv_class_text *t)
 }
 
 int
-vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
+vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *subkey,
     const uint8_t *nonce, const struct vv_class_text *t, struct vv_buf *out)
 {
-	uint8_t aad[AAD_LEN];
+	uint8_t aad[AAD_LEN], n12[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	size_t i, plen = vv_env_plain_len(t), off = VV_NONCE_COUNTER;
 	int r;
 
@@ -101,9 +129,10 @@ vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
 	}
 	make_aad(ctx, aad);
 	/* In place: the plaintext never exists outside this buffer. */
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(out->p +
+	ietf_nonce(n12, nonce + VV_NONCE_PREFIX);
+	if (crypto_aead_chacha20poly1305_ietf_encrypt(out->p +
 	    VV_NONCE_COUNTER, NULL, out->p + VV_NONCE_COUNTER, plen, aad,
-	    sizeof(aad), NULL, nonce, key) != 0)
+	    sizeof(aad), NULL, n12, subkey) != 0)
 		return VV_ERR_INTERNAL;
 	out->len = VV_ENV_OVERHEAD + plen;
 	return VV_OK;
@@ -133,18 +162,17 @@ vv_env_open(const struct vv_env_ctx *ctx, const struct vv_dk *dk,
     const uint8_t *blob, size_t bloblen, uint8_t *plain,
     struct vv_class_text *t)
 {
-	uint8_t aad[AAD_LEN], nonce[NPUB];
+	uint8_t aad[AAD_LEN], n12[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long plen = 0;
 
 	memset(t, 0, sizeof(*t));
 	if (bloblen < VV_ENV_OVERHEAD)
 		return VV_ERR_INTEGRITY;
 	make_aad(ctx, aad);
-	memcpy(nonce, dk->prefix, VV_NONCE_PREFIX);
-	memcpy(nonce + VV_NONCE_PREFIX, blob, VV_NONCE_COUNTER);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL,
+	ietf_nonce(n12, blob);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, &plen, NULL,
 	    blob + VV_NONCE_COUNTER, bloblen - VV_NONCE_COUNTER, aad,
-	    sizeof(aad), nonce, dk->key) != 0)
+	    sizeof(aad), n12, dk->subkey) != 0)
 		return VV_ERR_INTEGRITY;
 	if (split_fields(plain, (size_t)plen, t) != VV_OK) {
 		sodium_memzero(plain, (size_t)plen);

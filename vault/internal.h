@@ -63,7 +63,9 @@ struct vv_vault {
 	char *hsm_uri;		/* as configured; "dev" for a dev token */
 	vv_p11 *p11;
 	sqlite3 *db;
-	uint8_t *index_key;	/* sodium_malloc, VV_KEY_LEN */
+	/* Blind-index hash states, keyed and with "phone\0" / "email\0"
+	 * absorbed: each lookup copies one and hashes only the value. */
+	crypto_generichash_state *index_state;	/* sodium_malloc, [2] */
 	struct vv_domain_key dom[VV_DOM_COUNT];
 	vv_policy policy;
 	char errmsg[VV_ERRMSG_MAX];
@@ -182,7 +184,7 @@ struct vv_dk {
 	int sealed;		/* known, but under dual control */
 	uint32_t version;
 	uint8_t prefix[VV_NONCE_PREFIX];
-	uint8_t key[VV_KEY_LEN];
+	uint8_t subkey[VV_KEY_LEN];	/* HChaCha20(data key, prefix) */
 };
 
 /* The data key with this id, unsealed (and cached).  Its domain must be
@@ -198,8 +200,9 @@ int vv_batch_new(vv_vault *v, struct vv_batch **out);
 void vv_batch_free(struct vv_batch **b);
 /* Starts a new batch: later writes use fresh data keys. */
 void vv_batch_rotate(struct vv_batch *b);
-/* Returns (creating on first use) the batch key for domain, its row id,
- * key version, and a fresh nonce: the key's prefix || a counter. */
+/* Returns (creating on first use) the batch key for domain as its
+ * XChaCha20 subkey (see envelope.c), its row id, key version, and a
+ * fresh nonce: the key's prefix || a counter. */
 int vv_batch_key(vv_vault *v, struct vv_batch *b, int domain,
     int64_t *dk_id, uint32_t *version, const uint8_t **key,
     uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES]);
@@ -236,12 +239,16 @@ struct vv_buf {
 int vv_buf_reserve(struct vv_buf *b, size_t cap);
 void vv_buf_free(struct vv_buf *b);
 
+/* HChaCha20(key, prefix): the ChaCha20-Poly1305 key under which
+ * XChaCha20-Poly1305 with nonce prefix || counter encrypts. */
+void vv_xchacha_subkey(uint8_t subkey[VV_KEY_LEN],
+    const uint8_t key[VV_KEY_LEN], const uint8_t prefix[VV_NONCE_PREFIX]);
 /* Length of the plaintext of a class: the fields joined, each with its
  * NUL.  Fields must not contain NUL bytes. */
 size_t vv_env_plain_len(const struct vv_class_text *t);
 /* Seals a class into out (the nonce's last VV_NONCE_COUNTER bytes ||
  * ciphertext || tag), replacing its contents. */
-int vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *key,
+int vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *subkey,
     const uint8_t *nonce, const struct vv_class_text *t, struct vv_buf *out);
 /* Opens a blob made under data key dk into plain (capacity bloblen -
  * VV_ENV_OVERHEAD); t points at the NUL-terminated fields inside plain.
@@ -297,8 +304,9 @@ int vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 int vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 /* Starts a new batch of data keys every VV_BATCH_RECORDS records. */
 void vv_writer_rotate(struct vv_writer *w);
-/* Blind index of a normalised value. */
-void vv_blind_index(const vv_vault *v, const char *kind, const char *value,
+/* Blind index of a normalised value; kind is "phone" or "email". */
+enum vv_index_kind { VV_INDEX_PHONE = 0, VV_INDEX_EMAIL = 1 };
+void vv_blind_index(const vv_vault *v, int kind, const char *value,
     uint8_t out[VV_IDX_LEN]);
 
 /* ------------------------------------------------------ record_read.c */

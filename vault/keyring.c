@@ -40,17 +40,43 @@ root_aad(const vv_vault *v, uint8_t aad[sizeof(ROOT_AAD) - 1 + VV_ID_LEN])
 	memcpy(aad + sizeof(ROOT_AAD) - 1, v->id, VV_ID_LEN);
 }
 
+/* Keys the two blind-index states and absorbs their kind prefix. */
+static int
+index_states(vv_vault *v, const uint8_t *key)
+{
+	static const char *const kinds[2] = { "phone", "email" };
+	crypto_generichash_state *st;
+	int i;
+
+	if (v->index_state == NULL && (v->index_state =
+	    sodium_allocarray(2, sizeof(*v->index_state))) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+	for (i = 0; i < 2; i++) {
+		st = &v->index_state[i];
+		if (crypto_generichash_init(st, key, VV_KEY_LEN,
+		    VV_IDX_LEN) != 0 || crypto_generichash_update(st,
+		    (const uint8_t *)kinds[i], strlen(kinds[i]) + 1) != 0)
+			return vv_fail(v, VV_ERR_INTERNAL, "blind index setup");
+	}
+	return VV_OK;
+}
+
 static int
 derive(vv_vault *v, const uint8_t *root, uint8_t *dbkey)
 {
-	if (v->index_key == NULL &&
-	    (v->index_key = sodium_malloc(VV_KEY_LEN)) == NULL)
+	uint8_t *ikey;
+	int r;
+
+	if ((ikey = sodium_malloc(VV_KEY_LEN)) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
 	if (crypto_kdf_derive_from_key(dbkey, VV_KEY_LEN, 1, "vvstore_",
-	    root) != 0 || crypto_kdf_derive_from_key(v->index_key,
-	    VV_KEY_LEN, 2, "vvblind_", root) != 0)
-		return vv_fail(v, VV_ERR_INTERNAL, "key derivation failed");
-	return VV_OK;
+	    root) != 0 || crypto_kdf_derive_from_key(ikey, VV_KEY_LEN, 2,
+	    "vvblind_", root) != 0)
+		r = vv_fail(v, VV_ERR_INTERNAL, "key derivation failed");
+	else
+		r = index_states(v, ikey);
+	sodium_free(ikey);
+	return r;
 }
 
 int

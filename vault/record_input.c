@@ -76,14 +76,14 @@ normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
 		    &why) != VV_OK)
 			return vv_fail(v, VV_ERR_INPUT, "phone: %s",
 			    why != NULL ? why : "not a phone number");
-		vv_blind_index(v, "phone", c->phone, c->pidx);
+		vv_blind_index(v, VV_INDEX_PHONE, c->phone, c->pidx);
 	}
 	if (in->email != NULL && in->email[0] != '\0') {
 		if (vv_email_normalize(in->email, c->email, sizeof(c->email),
 		    &why) != VV_OK)
 			return vv_fail(v, VV_ERR_INPUT, "email: %s",
 			    why != NULL ? why : "not an e-mail address");
-		vv_blind_index(v, "email", c->email, c->eidx);
+		vv_blind_index(v, VV_INDEX_EMAIL, c->email, c->eidx);
 	}
 	return VV_OK;
 }

@@ -84,15 +84,12 @@ vv_writer_rotate(struct vv_writer *w)
 }
 
 void
-vv_blind_index(const vv_vault *v, const char *kind, const char *value,
+vv_blind_index(const vv_vault *v, int kind, const char *value,
     uint8_t out[VV_IDX_LEN])
 {
 	crypto_generichash_state st;
 
-	(void)crypto_generichash_init(&st, v->index_key, VV_KEY_LEN,
-	    VV_IDX_LEN);
-	(void)crypto_generichash_update(&st, (const uint8_t *)kind,
-	    strlen(kind) + 1);
+	memcpy(&st, &v->index_state[kind], sizeof(st));
 	(void)crypto_generichash_update(&st, (const uint8_t *)value,
 	    strlen(value));
 	(void)crypto_generichash_final(&st, out, VV_IDX_LEN);

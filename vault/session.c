@@ -212,7 +212,8 @@ find(vv_session *s, const char *column, const char *kind,
 	    " FROM records r WHERE r.%s = ? ORDER BY r.external_id", column);
 	if ((r = vv_prepare(v, sql, &st)) != VV_OK)
 		return r;
-	vv_blind_index(v, kind, normal, idx);
+	vv_blind_index(v, strcmp(kind, "phone") == 0 ? VV_INDEX_PHONE :
+	    VV_INDEX_EMAIL, normal, idx);
 	(void)sqlite3_bind_blob(st, 1, idx, sizeof(idx), SQLITE_TRANSIENT);
 	r = walk(s, st, fn, arg, &seen);
 	sqlite3_finalize(st);

@@ -42,8 +42,8 @@ vv_vault_free(vv_vault **vp)
 	if (v->db != NULL)
 		(void)sqlite3_close_v2(v->db);
 	vv_p11_free(&v->p11);
-	if (v->index_key != NULL)
-		sodium_free(v->index_key);
+	if (v->index_state != NULL)
+		sodium_free(v->index_state);	/* wipes */
 	free(v->hsm_uri);
 	free(v->dir);
 	sodium_memzero(v, sizeof(*v));
