@@ -156,22 +156,33 @@ print_role(void *arg, const char *name, unsigned mask, unsigned flags)
 	return 0;
 }
 
+/* A listing: a JSON array around the rows, or plain lines. */
+static void
+out_begin(struct out *o, const struct cli *c)
+{
+	o->json = c->json;
+	jw_init(&o->w, stdout);
+	if (o->json)
+		jw_arr(&o->w);
+}
+
+static int
+out_end(struct out *o, const struct cli *c, vv_vault *v, int r)
+{
+	if (o->json) {
+		jw_arr_end(&o->w);
+		jw_end(&o->w);
+	}
+	return r == VV_OK ? VV_EXIT_OK : cli_vault_fail(c, v, r);
+}
+
 static int
 role_list(struct cli *c, vv_vault *v)
 {
 	struct out o;
-	int r;
 
-	o.json = c->json;
-	jw_init(&o.w, stdout);
-	if (o.json)
-		jw_arr(&o.w);
-	r = vv_role_foreach(v, print_role, &o);
-	if (o.json) {
-		jw_arr_end(&o.w);
-		jw_end(&o.w);
-	}
-	return r == VV_OK ? VV_EXIT_OK : cli_vault_fail(c, v, r);
+	out_begin(&o, c);
+	return out_end(&o, c, v, vv_role_foreach(v, print_role, &o));
 }
 
 int
@@ -268,18 +279,9 @@ static int
 token_list(struct cli *c, vv_vault *v)
 {
 	struct out o;
-	int r;
 
-	o.json = c->json;
-	jw_init(&o.w, stdout);
-	if (o.json)
-		jw_arr(&o.w);
-	r = vv_token_foreach(v, print_token, &o);
-	if (o.json) {
-		jw_arr_end(&o.w);
-		jw_end(&o.w);
-	}
-	return r == VV_OK ? VV_EXIT_OK : cli_vault_fail(c, v, r);
+	out_begin(&o, c);
+	return out_end(&o, c, v, vv_token_foreach(v, print_token, &o));
 }
 
 static int

@@ -17,50 +17,13 @@
 #include "testlib.h"
 #include "vault/internal.h"
 
-static int
-setup(void **state)
-{
-	struct tl_vault *t = calloc(1, sizeof(*t));
-
-	if (t == NULL || tl_vault_setup(t) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct tl_vault *t = *state;
-
-	tl_vault_teardown(t);
-	free(t);
-	return 0;
-}
-
-/* Reads id with token; returns the vv_err and the record in *out. */
-static int
-read_as(struct tl_vault *t, const char *token, const char *id,
-    vv_record **out)
-{
-	vv_session *s = NULL;
-	int r;
-
-	*out = NULL;
-	if ((r = vv_session_open(t->v, token, &s)) != VV_OK)
-		return r;
-	r = vv_get(s, id, out);
-	vv_session_free(&s);
-	return r;
-}
-
 static void
 test_standard_read_in_full(void **state)
 {
 	struct tl_vault *t = *state;
 	vv_record *r = NULL;
 
-	assert_int_equal(read_as(t, t->crm, "S1", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_OK);
 	assert_string_equal(vv_record_field(r, VV_FIELD_NAME),
 	    "Sofia Standard");
 	assert_string_equal(vv_record_field(r, VV_FIELD_PHONE),
@@ -86,7 +49,7 @@ test_vip_contacts_masked_for_every_role(void **state)
 	struct tl_vault *t = *state;
 	vv_record *r = NULL;
 
-	assert_int_equal(read_as(t, t->vipdesk, "V1", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->vipdesk, "V1", &r), VV_OK);
 	assert_string_equal(vv_record_field(r, VV_FIELD_NAME), "Vera Vip");
 	assert_string_equal(vv_record_field(r, VV_FIELD_NOTES),
 	    "said \"call me Vera\"");
@@ -101,7 +64,7 @@ test_vip_contacts_masked_for_every_role(void **state)
 	assert_null(strstr(vv_record_field(r, VV_FIELD_ADDRESS), "Tverskaya"));
 	vv_record_free(&r);
 	/* A role without vip is refused outright. */
-	assert_int_equal(read_as(t, t->crm, "V1", &r), VV_ERR_DENIED);
+	assert_int_equal(tl_read_as(t, t->crm, "V1", &r), VV_ERR_DENIED);
 	assert_non_null(strstr(vv_vault_errmsg(t->v), "may not read vip"));
 	assert_null(r);
 }
@@ -168,12 +131,12 @@ test_ciphertext_tampered(void **state)
 	    "substr(identity_ct, 1, length(identity_ct) - 1) || "
 	    "CASE WHEN substr(identity_ct, -1) = x'00' THEN x'01' ELSE x'00' "
 	    "END WHERE external_id = 'S1'"), 0);
-	assert_int_equal(read_as(t, t->crm, "S1", &r), VV_ERR_INTEGRITY);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_ERR_INTEGRITY);
 	assert_string_equal(vv_vault_errmsg(t->v), "record S1: the identity "
 	    "ciphertext does not authenticate (tampered or moved)");
 	assert_null(r);
 	/* Other records are unaffected. */
-	assert_int_equal(read_as(t, t->crm, "S2", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->crm, "S2", &r), VV_OK);
 	vv_record_free(&r);
 }
 
@@ -190,7 +153,7 @@ test_ciphertext_swapped_between_rows(void **state)
 	assert_int_equal(tl_sql(t, "UPDATE records SET profile_ct = (SELECT "
 	    "profile_ct FROM records WHERE external_id = 'S2') WHERE "
 	    "external_id = 'S1'"), 0);
-	assert_int_equal(read_as(t, t->crm, "S1", &r), VV_ERR_INTEGRITY);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_ERR_INTEGRITY);
 	assert_non_null(strstr(vv_vault_errmsg(t->v), "record S1: the "
 	    "profile ciphertext"));
 }
@@ -203,7 +166,7 @@ test_ciphertext_swapped_between_classes(void **state)
 
 	assert_int_equal(tl_sql(t, "UPDATE records SET profile_ct = "
 	    "identity_ct WHERE external_id = 'B1'"), 0);
-	assert_int_equal(read_as(t, t->crm, "B1", &r), VV_ERR_INTEGRITY);
+	assert_int_equal(tl_read_as(t, t->crm, "B1", &r), VV_ERR_INTEGRITY);
 	assert_non_null(strstr(vv_vault_errmsg(t->v), "profile ciphertext"));
 }
 
@@ -217,7 +180,7 @@ test_ciphertext_moved_between_tiers(void **state)
 	 * standard domain, which a basic record may not use. */
 	assert_int_equal(tl_sql(t, "UPDATE records SET tier = 1 WHERE "
 	    "external_id = 'S1'"), 0);
-	assert_int_equal(read_as(t, t->crm, "S1", &r), VV_ERR_INTEGRITY);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_ERR_INTEGRITY);
 	assert_string_equal(vv_vault_errmsg(t->v), "a record's data key "
 	    "belongs to another tier");
 	/* B1 given S1's data key and identity: the domain in the associated
@@ -227,7 +190,7 @@ test_ciphertext_moved_between_tiers(void **state)
 	assert_int_equal(tl_sql(t, "UPDATE records SET (dk_main, "
 	    "identity_ct) = (SELECT dk_main, identity_ct FROM records WHERE "
 	    "external_id = 'S1') WHERE external_id = 'B1'"), 0);
-	assert_int_equal(read_as(t, t->crm, "B1", &r), VV_ERR_INTEGRITY);
+	assert_int_equal(tl_read_as(t, t->crm, "B1", &r), VV_ERR_INTEGRITY);
 }
 
 static void
@@ -239,7 +202,7 @@ test_sealed_data_key_tampered(void **state)
 	assert_int_equal(tl_sql(t, "UPDATE data_keys SET sealed = "
 	    "zeroblob(length(sealed)) WHERE id = (SELECT dk_main FROM records "
 	    "WHERE external_id = 'B1')"), 0);
-	assert_int_equal(read_as(t, t->crm, "B1", &r), VV_ERR_INTEGRITY);
+	assert_int_equal(tl_read_as(t, t->crm, "B1", &r), VV_ERR_INTEGRITY);
 	assert_string_equal(vv_vault_errmsg(t->v), "a data key does not open: "
 	    "it was altered");
 }
@@ -267,13 +230,13 @@ test_segmentation(void **state)
 	struct tl_vault *t = *state;
 	vv_record *r = NULL;
 
-	assert_int_equal(read_as(t, t->sales, "S1", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->sales, "S1", &r), VV_OK);
 	assert_string_equal(vv_record_owner(r), "alice");
 	vv_record_free(&r);
 	/* bob's record: "not found", exactly as for an absent one. */
-	assert_int_equal(read_as(t, t->sales, "S2", &r), VV_ERR_NOT_FOUND);
+	assert_int_equal(tl_read_as(t, t->sales, "S2", &r), VV_ERR_NOT_FOUND);
 	assert_string_equal(vv_vault_errmsg(t->v), "no record 'S2'");
-	assert_int_equal(read_as(t, t->sales, "NOPE", &r), VV_ERR_NOT_FOUND);
+	assert_int_equal(tl_read_as(t, t->sales, "NOPE", &r), VV_ERR_NOT_FOUND);
 	assert_string_equal(vv_vault_errmsg(t->v), "no record 'NOPE'");
 }
 
@@ -405,7 +368,7 @@ test_update_keeps_id(void **state)
 	assert_int_equal(vv_record_put(t->v, &in), VV_OK);
 	assert_int_equal(tl_sql_int(t, "SELECT id FROM records WHERE "
 	    "external_id = 'S2'"), id);
-	assert_int_equal(read_as(t, t->crm, "S2", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->crm, "S2", &r), VV_OK);
 	assert_string_equal(vv_record_field(r, VV_FIELD_NAME), "Stan Renamed");
 	assert_string_equal(vv_record_field(r, VV_FIELD_PHONE), "+14155550199");
 	assert_null(vv_record_field(r, VV_FIELD_EMAIL));
@@ -424,32 +387,32 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_standard_read_in_full,
-		    setup, teardown),
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(
-		    test_vip_contacts_masked_for_every_role, setup, teardown),
+		    test_vip_contacts_masked_for_every_role, tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_vip_contacts_write_only,
-		    setup, teardown),
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_ciphertext_tampered,
-		    setup, teardown),
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(
-		    test_ciphertext_swapped_between_rows, setup, teardown),
+		    test_ciphertext_swapped_between_rows, tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(
-		    test_ciphertext_swapped_between_classes, setup, teardown),
+		    test_ciphertext_swapped_between_classes, tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(
-		    test_ciphertext_moved_between_tiers, setup, teardown),
+		    test_ciphertext_moved_between_tiers, tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_sealed_data_key_tampered,
-		    setup, teardown),
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_role_grant_swapped,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_segmentation, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_list_scoped, setup,
-		    teardown),
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_segmentation, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_list_scoped, tl_setup_vault,
+		    tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_find_by_blind_index,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update_keeps_id, setup,
-		    teardown),
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_tokens, tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_update_keeps_id, tl_setup_vault,
+		    tl_teardown_vault),
 	};
 
 	if (vv_global_init() != VV_OK)

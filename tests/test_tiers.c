@@ -14,42 +14,6 @@
 #include "testlib.h"
 #include "vault/internal.h"
 
-static int
-setup(void **state)
-{
-	struct tl_vault *t = calloc(1, sizeof(*t));
-
-	if (t == NULL || tl_vault_setup(t) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct tl_vault *t = *state;
-
-	tl_vault_teardown(t);
-	free(t);
-	return 0;
-}
-
-static int
-read_as(struct tl_vault *t, const char *token, const char *id,
-    vv_record **out)
-{
-	vv_session *s = NULL;
-	int r;
-
-	*out = NULL;
-	if ((r = vv_session_open(t->v, token, &s)) != VV_OK)
-		return r;
-	r = vv_get(s, id, out);
-	vv_session_free(&s);
-	return r;
-}
-
 static void
 assert_counts(struct tl_vault *t, size_t basic, size_t standard, size_t vip)
 {
@@ -138,19 +102,19 @@ test_promote_and_demote(void **state)
 	p.vip_min_years = 3;		/* S2 (3 years) in, S1 (1 year) not */
 	assert_int_equal(vv_policy_set(t->v, &p, &changed), VV_OK);
 	assert_int_equal(changed, 1);
-	assert_int_equal(read_as(t, t->vipdesk, "S2", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->vipdesk, "S2", &r), VV_OK);
 	assert_int_equal(vv_record_tier(r), VV_TIER_VIP);
 	assert_true(vv_record_masked(r, VV_FIELD_PHONE));
 	assert_string_equal(vv_record_field(r, VV_FIELD_NAME), "Stan Second");
 	vv_record_free(&r);
-	assert_int_equal(read_as(t, t->crm, "S2", &r), VV_ERR_DENIED);
+	assert_int_equal(tl_read_as(t, t->crm, "S2", &r), VV_ERR_DENIED);
 	/* Back to the default: S2 and both VIPs... V1, V2 stay VIP. */
 	vv_policy_default(&p);
 	p.vip_min_spend = 20000000;	/* 200,000: V2 (180,000) demoted */
 	assert_int_equal(vv_policy_set(t->v, &p, &changed), VV_OK);
 	assert_int_equal(changed, 2);	/* S2 back, V2 down */
 	assert_counts(t, 1, 3, 1);
-	assert_int_equal(read_as(t, t->crm, "V2", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->crm, "V2", &r), VV_OK);
 	assert_int_equal(vv_record_tier(r), VV_TIER_STANDARD);
 	assert_string_equal(vv_record_field(r, VV_FIELD_NAME), "Victor Vip");
 	assert_true(vv_record_masked(r, VV_FIELD_PHONE));
@@ -158,11 +122,11 @@ test_promote_and_demote(void **state)
 	    "+86 1** ****-**88");
 	vv_record_free(&r);
 	/* S2 came back down with sealed contacts too. */
-	assert_int_equal(read_as(t, t->crm, "S2", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->crm, "S2", &r), VV_OK);
 	assert_true(vv_record_masked(r, VV_FIELD_EMAIL));
 	vv_record_free(&r);
 	/* A standard record never promoted still reads in full. */
-	assert_int_equal(read_as(t, t->crm, "S1", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_OK);
 	assert_false(vv_record_masked(r, VV_FIELD_PHONE));
 	vv_record_free(&r);
 }
@@ -176,7 +140,7 @@ test_pin(void **state)
 
 	assert_int_equal(vv_record_pin(t->v, "B1", VV_TIER_VIP), VV_OK);
 	assert_counts(t, 0, 2, 3);
-	assert_int_equal(read_as(t, t->vipdesk, "B1", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->vipdesk, "B1", &r), VV_OK);
 	assert_true(vv_record_pinned(r));
 	assert_true(vv_record_masked(r, VV_FIELD_PHONE));
 	vv_record_free(&r);
@@ -267,7 +231,7 @@ test_import_all_or_nothing(void **state)
 		free(p);
 	}
 	/* S1 was not half-updated by the last case. */
-	assert_int_equal(read_as(t, t->crm, "S1", &r), VV_OK);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_OK);
 	assert_string_equal(vv_record_field(r, VV_FIELD_NAME),
 	    "Sofia Standard");
 	vv_record_free(&r);
@@ -340,19 +304,19 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy_evaluation),
-		cmocka_unit_test_setup_teardown(test_policy_persisted, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_policy_persisted, tl_setup_vault,
+		    tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(
-		    test_policy_invalid_changes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_and_demote, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
+		    test_policy_invalid_changes_nothing, tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_promote_and_demote, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_pin, tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_import_all_or_nothing,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reimport_updates, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_import_sample, setup,
-		    teardown),
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_reimport_updates, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_import_sample, tl_setup_vault,
+		    tl_teardown_vault),
 	};
 
 	if (vv_global_init() != VV_OK)

@@ -17,27 +17,6 @@
 #include "testlib.h"
 #include "vault/internal.h"
 
-static int
-setup(void **state)
-{
-	struct tl_vault *t = calloc(1, sizeof(*t));
-
-	if (t == NULL || tl_vault_setup(t) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct tl_vault *t = *state;
-
-	tl_vault_teardown(t);
-	free(t);
-	return 0;
-}
-
 /* Hashes of the files a failed open must leave alone. */
 struct snap {
 	uint8_t conf[32], key[32], db[32];
@@ -330,26 +309,26 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_files_private, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_key_blob_corrupt, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_hsm_missing, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_hsm_wrong_pin, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_database_corrupt, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_schema_newer, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_conf_errors, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_conf_another_vault, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_reopen, tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_files_private, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_key_blob_corrupt, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_hsm_missing, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_hsm_wrong_pin, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_database_corrupt, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_schema_newer, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_conf_errors, tl_setup_vault,
+		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_conf_another_vault, tl_setup_vault,
+		    tl_teardown_vault),
 		cmocka_unit_test(test_create_failure_leaves_nothing),
 		cmocka_unit_test_setup_teardown(test_confidential_at_rest,
-		    setup, teardown),
+		    tl_setup_vault, tl_teardown_vault),
 	};
 
 	if (vv_global_init() != VV_OK)

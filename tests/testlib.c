@@ -298,3 +298,41 @@ tl_sql_int(struct tl_vault *t, const char *sql)
 	sqlite3_finalize(st);
 	return n;
 }
+
+int
+tl_setup_vault(void **state)
+{
+	struct tl_vault *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || tl_vault_setup(t) != 0) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+int
+tl_teardown_vault(void **state)
+{
+	struct tl_vault *t = *state;
+
+	tl_vault_teardown(t);
+	free(t);
+	return 0;
+}
+
+int
+tl_read_as(struct tl_vault *t, const char *token, const char *id,
+    vv_record **out)
+{
+	vv_session *s = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = vv_session_open(t->v, token, &s)) != VV_OK)
+		return r;
+	r = vv_get(s, id, out);
+	vv_session_free(&s);
+	return r;
+}

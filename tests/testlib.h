@@ -55,6 +55,12 @@ int tl_vault_setup(struct tl_vault *t);
 void tl_vault_teardown(struct tl_vault *t);
 /* Closes and reopens t->v. */
 int tl_vault_reopen(struct tl_vault *t);
+/* cmocka setup and teardown of a fresh fixture vault in *state. */
+int tl_setup_vault(void **state);
+int tl_teardown_vault(void **state);
+/* Reads one record with a token's session; returns the vv_err. */
+int tl_read_as(struct tl_vault *t, const char *token, const char *id,
+    vv_record **out);
 /* Runs one SQL statement on the vault's database (for tamper tests). */
 int tl_sql(struct tl_vault *t, const char *sql);
 /* Reads one integer from a query. */
