@@ -37,6 +37,8 @@ fixture(struct fixture *f)
 	vv_xchacha_subkey(f->dk.subkey, f->key, f->dk.prefix);
 	f->ctx.vault_id = vault_id;
 	f->ctx.record_id = 42;
+	f->ctx.external_id = "C100042";
+	f->ctx.owner = "alice";
 	f->ctx.domain = VV_DOM_STANDARD;
 	f->ctx.cls = VV_CLASS_CONTACT;
 	f->ctx.version = 1;
@@ -69,13 +71,19 @@ expected_aad(const struct vv_env_ctx *c, uint8_t *aad)
 	vv_put_be32(aad + n, c->version);
 	n += 4;
 	vv_put_be64(aad + n, (uint64_t)c->dk_id);
-	return n + 8;
+	n += 8;
+	aad[n++] = (uint8_t)strlen(c->external_id);
+	memcpy(aad + n, c->external_id, strlen(c->external_id));
+	n += strlen(c->external_id);
+	aad[n++] = (uint8_t)strlen(c->owner);
+	memcpy(aad + n, c->owner, strlen(c->owner));
+	return n + strlen(c->owner);
 }
 
 static void
 test_bytes_are_xchacha20poly1305(void **state)
 {
-	uint8_t aad[64], plain[64], ct[128];
+	uint8_t aad[128], plain[64], ct[128];
 	unsigned long long ctlen = 0;
 	struct fixture f;
 	size_t aadlen, plen;
@@ -142,6 +150,20 @@ test_binding(void **state)
 	    &out), VV_ERR_INTEGRITY);
 	c = f.ctx;
 	c.dk_id = 8;
+	assert_int_equal(vv_env_open(&c, &f.dk, f.blob.p, f.blob.len, plain,
+	    &out), VV_ERR_INTEGRITY);
+	c = f.ctx;
+	c.external_id = "C100043";
+	assert_int_equal(vv_env_open(&c, &f.dk, f.blob.p, f.blob.len, plain,
+	    &out), VV_ERR_INTEGRITY);
+	c = f.ctx;
+	c.owner = "bob";
+	assert_int_equal(vv_env_open(&c, &f.dk, f.blob.p, f.blob.len, plain,
+	    &out), VV_ERR_INTEGRITY);
+	/* The lengths keep ("C1000", "42alice") apart from the original. */
+	c = f.ctx;
+	c.external_id = "C1000";
+	c.owner = "42alice";
 	assert_int_equal(vv_env_open(&c, &f.dk, f.blob.p, f.blob.len, plain,
 	    &out), VV_ERR_INTEGRITY);
 	for (i = 0; i < f.blob.len; i++) {

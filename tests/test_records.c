@@ -224,6 +224,22 @@ test_role_grant_swapped(void **state)
 	assert_null(s);
 }
 
+/* Rewriting a row's owner to move it into another segment is caught. */
+static void
+test_owner_rewritten(void **state)
+{
+	struct tl_vault *t = *state;
+	vv_record *r = NULL;
+
+	assert_int_equal(tl_sql(t, "UPDATE records SET owner = 'alice' WHERE "
+	    "external_id = 'S2'"), 0);
+	assert_int_equal(tl_read_as(t, t->sales, "S2", &r), VV_ERR_INTEGRITY);
+	assert_null(r);
+	assert_int_equal(tl_sql(t, "UPDATE records SET external_id = 'S9' "
+	    "WHERE external_id = 'S1'"), 0);
+	assert_int_equal(tl_read_as(t, t->crm, "S9", &r), VV_ERR_INTEGRITY);
+}
+
 static void
 test_segmentation(void **state)
 {
@@ -388,31 +404,34 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_standard_read_in_full,
 		    tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(
-		    test_vip_contacts_masked_for_every_role, tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_vip_contacts_masked_for_every_role,
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_vip_contacts_write_only,
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_ciphertext_tampered,
 		    tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(
-		    test_ciphertext_swapped_between_rows, tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(
-		    test_ciphertext_swapped_between_classes, tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(
-		    test_ciphertext_moved_between_tiers, tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_ciphertext_swapped_between_rows,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_ciphertext_swapped_between_classes,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_ciphertext_moved_between_tiers,
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_sealed_data_key_tampered,
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_role_grant_swapped,
 		    tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_segmentation, tl_setup_vault,
-		    tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_list_scoped, tl_setup_vault,
-		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_owner_rewritten,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_segmentation,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_list_scoped,
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_find_by_blind_index,
 		    tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_tokens, tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_update_keeps_id, tl_setup_vault,
-		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_tokens,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_update_keeps_id,
+		    tl_setup_vault, tl_teardown_vault),
 	};
 
 	if (vv_global_init() != VV_OK)

@@ -121,6 +121,24 @@ test_promote_and_demote(void **state)
 	assert_string_equal(vv_record_field(r, VV_FIELD_PHONE),
 	    "+86 1** ****-**88");
 	vv_record_free(&r);
+	/* An update of a demoted record keeps its contacts under dual
+	 * control: re-importing the CRM's data must not open them. */
+	{
+		char *csv = tl_join(t->dir, "again.csv");
+
+		assert_int_equal(tl_write_file(csv, tl_fixture_csv(),
+		    strlen(tl_fixture_csv())), 0);
+		assert_int_equal(vv_import_csv(t->v, csv, NULL, NULL, NULL),
+		    VV_OK);
+		free(csv);
+	}
+	assert_int_equal(tl_read_as(t, t->crm, "V2", &r), VV_OK);
+	assert_int_equal(vv_record_tier(r), VV_TIER_STANDARD);
+	assert_true(vv_record_masked(r, VV_FIELD_PHONE));
+	assert_true(vv_record_masked(r, VV_FIELD_ADDRESS));
+	assert_string_equal(vv_record_field(r, VV_FIELD_PHONE),
+	    "+86 1** ****-**88");
+	vv_record_free(&r);
 	/* S2 came back down with sealed contacts too. */
 	assert_int_equal(tl_read_as(t, t->crm, "S2", &r), VV_OK);
 	assert_true(vv_record_masked(r, VV_FIELD_EMAIL));
@@ -128,6 +146,39 @@ test_promote_and_demote(void **state)
 	/* A standard record never promoted still reads in full. */
 	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_OK);
 	assert_false(vv_record_masked(r, VV_FIELD_PHONE));
+	vv_record_free(&r);
+}
+
+/* A write through a handle opened before another handle changed the
+ * policy tiers by the new policy, not the one it loaded. */
+static void
+test_policy_seen_by_other_handles(void **state)
+{
+	struct tl_vault *t = *state;
+	vv_record_input in;
+	vv_vault *other = NULL;
+	vv_record *r = NULL;
+	char msg[256];
+	vv_policy p;
+
+	assert_int_equal(vv_vault_open(&other, t->dir, msg, sizeof(msg)),
+	    VV_OK);
+	vv_policy_default(&p);
+	p.vip_min_spend = 0;
+	p.vip_min_years = 0;
+	assert_int_equal(vv_policy_set(other, &p, NULL), VV_OK);
+	vv_vault_free(&other);
+	memset(&in, 0, sizeof(in));
+	in.external_id = "N1";
+	in.owner = "alice";
+	in.name = "New One";
+	in.phone = "+7 900 000 00 01";
+	in.annual_spend = 100;
+	in.client_since = tl_years_ago(0);
+	assert_int_equal(vv_record_put(t->v, &in), VV_OK);
+	assert_int_equal(tl_read_as(t, t->vipdesk, "N1", &r), VV_OK);
+	assert_int_equal(vv_record_tier(r), VV_TIER_VIP);
+	assert_true(vv_record_masked(r, VV_FIELD_PHONE));
 	vv_record_free(&r);
 }
 
@@ -304,19 +355,23 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy_evaluation),
-		cmocka_unit_test_setup_teardown(test_policy_persisted, tl_setup_vault,
-		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_policy_persisted,
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(
 		    test_policy_invalid_changes_nothing, tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_promote_and_demote, tl_setup_vault,
+		cmocka_unit_test_setup_teardown(test_promote_and_demote,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(
+		    test_policy_seen_by_other_handles, tl_setup_vault,
 		    tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_pin, tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_pin,
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_import_all_or_nothing,
 		    tl_setup_vault, tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_reimport_updates, tl_setup_vault,
-		    tl_teardown_vault),
-		cmocka_unit_test_setup_teardown(test_import_sample, tl_setup_vault,
-		    tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_reimport_updates,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_import_sample,
+		    tl_setup_vault, tl_teardown_vault),
 	};
 
 	if (vv_global_init() != VV_OK)

@@ -6,8 +6,10 @@
  * public key with crypto_box_seal, so a writer needs no private key.
  * Within a batch each ciphertext gets nonce = 16 random bytes chosen with
  * the key (stored beside it) || a 64-bit counter: unique because the key
- * is never reused across batches and the counter never repeats in one.  Readers keep a small direct-mapped cache of unsealed
- * keys in guarded memory, so one X25519 opening serves a whole batch.
+ * is never reused across batches and the counter never repeats in one.
+ * Readers keep a small direct-mapped cache of unsealed keys (as their
+ * XChaCha20 subkeys) in guarded memory, so one X25519 opening serves a
+ * whole batch.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -13,10 +13,12 @@
  * computed once per data key (vv_xchacha_subkey) instead of once per
  * field; the bytes are exactly XChaCha20-Poly1305's, which a known-answer
  * test checks against libsodium's own construction.  The
- * associated data names the vault, the record's row id, the key domain
- * (the tier it was sealed for), the class, the domain key version and the
- * data key id, so a ciphertext moved to another row, class or tier, or
- * paired with another data key, does not authenticate.
+ * associated data names the vault, the record's row id, external id and
+ * owner, the key domain (the tier it was sealed for), the class, the
+ * domain key version and the data key id, so a ciphertext moved to another
+ * row, class or tier, paired with another data key, or a row whose
+ * external id or owner was rewritten (which would defeat segmentation),
+ * does not authenticate.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,8 @@
 #include "vault/internal.h"
 
 #define FIELD_AAD "vipvault/field/v1"
-#define AAD_LEN (sizeof(FIELD_AAD) - 1 + VV_ID_LEN + 8 + 1 + 1 + 4 + 8)
+#define AAD_FIXED (sizeof(FIELD_AAD) - 1 + VV_ID_LEN + 8 + 1 + 1 + 4 + 8)
+#define AAD_LEN (AAD_FIXED + 1 + VV_EXTID_MAX + 1 + VV_NAME_MAX)
 #define NPUB crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
 _Static_assert(VV_NONCE_PREFIX + VV_NONCE_COUNTER == NPUB,
@@ -62,11 +65,29 @@ vv_buf_free(struct vv_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static void
+/* Appends a string with a one-byte length: the lengths keep "ab"+"c"
+ * and "a"+"bc" apart. */
+static size_t
+put_str(uint8_t *at, const char *str)
+{
+	size_t n = str != NULL ? strlen(str) : 0;
+
+	at[0] = (uint8_t)n;
+	if (n > 0)
+		memcpy(at + 1, str, n);
+	return n + 1;
+}
+
+/* Returns the length of the associated data written to aad, or 0 when an
+ * identifier is too long to bind (callers validate them first). */
+static size_t
 make_aad(const struct vv_env_ctx *c, uint8_t aad[AAD_LEN])
 {
 	size_t n = sizeof(FIELD_AAD) - 1;
 
+	if ((c->external_id != NULL && strlen(c->external_id) >= VV_EXTID_MAX) ||
+	    (c->owner != NULL && strlen(c->owner) >= VV_NAME_MAX))
+		return 0;
 	memcpy(aad, FIELD_AAD, n);
 	memcpy(aad + n, c->vault_id, VV_ID_LEN);
 	n += VV_ID_LEN;
@@ -77,6 +98,9 @@ make_aad(const struct vv_env_ctx *c, uint8_t aad[AAD_LEN])
 	vv_put_be32(aad + n, c->version);
 	n += 4;
 	vv_put_be64(aad + n, (uint64_t)c->dk_id);
+	n += 8;
+	n += put_str(aad + n, c->external_id);
+	return n + put_str(aad + n, c->owner);
 }
 
 void
@@ -115,9 +139,11 @@ vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *subkey,
     const uint8_t *nonce, const struct vv_class_text *t, struct vv_buf *out)
 {
 	uint8_t aad[AAD_LEN], n12[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
-	size_t i, plen = vv_env_plain_len(t), off = VV_NONCE_COUNTER;
+	size_t i, plen = vv_env_plain_len(t), off = VV_NONCE_COUNTER, aadlen;
 	int r;
 
+	if ((aadlen = make_aad(ctx, aad)) == 0)
+		return VV_ERR_INVALID;
 	if ((r = vv_buf_reserve(out, VV_ENV_OVERHEAD + plen)) != VV_OK)
 		return r;
 	memcpy(out->p, nonce + VV_NONCE_PREFIX, VV_NONCE_COUNTER);
@@ -127,12 +153,11 @@ vv_env_seal(const struct vv_env_ctx *ctx, const uint8_t *subkey,
 		off += t->len[i];
 		out->p[off++] = '\0';
 	}
-	make_aad(ctx, aad);
 	/* In place: the plaintext never exists outside this buffer. */
 	ietf_nonce(n12, nonce + VV_NONCE_PREFIX);
 	if (crypto_aead_chacha20poly1305_ietf_encrypt(out->p +
 	    VV_NONCE_COUNTER, NULL, out->p + VV_NONCE_COUNTER, plen, aad,
-	    sizeof(aad), NULL, n12, subkey) != 0)
+	    aadlen, NULL, n12, subkey) != 0)
 		return VV_ERR_INTERNAL;
 	out->len = VV_ENV_OVERHEAD + plen;
 	return VV_OK;
@@ -164,15 +189,15 @@ vv_env_open(const struct vv_env_ctx *ctx, const struct vv_dk *dk,
 {
 	uint8_t aad[AAD_LEN], n12[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	unsigned long long plen = 0;
+	size_t aadlen;
 
 	memset(t, 0, sizeof(*t));
-	if (bloblen < VV_ENV_OVERHEAD)
+	if (bloblen < VV_ENV_OVERHEAD || (aadlen = make_aad(ctx, aad)) == 0)
 		return VV_ERR_INTEGRITY;
-	make_aad(ctx, aad);
 	ietf_nonce(n12, blob);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, &plen, NULL,
 	    blob + VV_NONCE_COUNTER, bloblen - VV_NONCE_COUNTER, aad,
-	    sizeof(aad), n12, dk->subkey) != 0)
+	    aadlen, n12, dk->subkey) != 0)
 		return VV_ERR_INTEGRITY;
 	if (split_fields(plain, (size_t)plen, t) != VV_OK) {
 		sodium_memzero(plain, (size_t)plen);

@@ -277,7 +277,9 @@ vv_import_csv(vv_vault *v, const char *path, vv_progress_fn *progress,
 	if ((r = read_header(&im)) != VV_OK ||
 	    (r = vv_store_begin(v)) != VV_OK)
 		goto out;
-	if ((r = vv_writer_new(v, &im.w)) != VV_OK ||
+	/* Another handle may have changed the policy since we opened. */
+	if ((r = vv_policy_load(v)) != VV_OK ||
+	    (r = vv_writer_new(v, &im.w)) != VV_OK ||
 	    (r = import_rows(&im, progress, arg, (uint64_t)sb.st_size,
 	    &sum)) != VV_OK) {
 		vv_writer_free(&im.w);

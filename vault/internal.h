@@ -223,6 +223,8 @@ struct vv_class_text {
 struct vv_env_ctx {
 	const uint8_t *vault_id;
 	int64_t record_id;
+	const char *external_id;	/* < VV_EXTID_MAX bytes */
+	const char *owner;		/* < VV_NAME_MAX bytes */
 	int domain;
 	int cls;
 	uint32_t version;
@@ -282,6 +284,9 @@ struct vv_plain {
 	struct vv_class_text cls[VV_CLASS_COUNT];
 	const uint8_t *phone_idx;	/* VV_IDX_LEN or NULL */
 	const uint8_t *email_idx;
+	/* Contacts already under dual control stay there whatever the
+	 * tier: an update seals them again in the VIP contact domain. */
+	int contacts_sealed;
 	/* Contacts to keep exactly as sealed (VIP contacts stay under dual
 	 * control when a record leaves the VIP tier). */
 	const uint8_t *keep_contact;

@@ -147,7 +147,9 @@ vv_record_put(vv_vault *v, const vv_record_input *in)
 
 	if ((r = vv_store_begin(v)) != VV_OK)
 		return r;
-	if ((r = vv_writer_new(v, &w)) != VV_OK ||
+	/* Another handle may have changed the policy since we opened. */
+	if ((r = vv_policy_load(v)) != VV_OK ||
+	    (r = vv_writer_new(v, &w)) != VV_OK ||
 	    (r = vv_writer_put(v, w, in, NULL, NULL, NULL)) != VV_OK)
 		goto fail;
 	vv_writer_free(&w);

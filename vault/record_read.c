@@ -110,6 +110,8 @@ vv_open_class(vv_vault *v, struct vv_keys *k, sqlite3_stmt *st, int cls,
 		return r;
 	ctx.vault_id = v->id;
 	ctx.record_id = sqlite3_column_int64(st, VV_COL_ID);
+	ctx.external_id = (const char *)sqlite3_column_text(st, VV_COL_EXTID);
+	ctx.owner = (const char *)sqlite3_column_text(st, VV_COL_OWNER);
 	ctx.domain = dk->domain;
 	ctx.cls = cls;
 	ctx.version = dk->version;

@@ -35,8 +35,9 @@ vv_writer_new(vv_vault *v, struct vv_writer **out)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
 	if ((r = vv_batch_new(v, &w->batch)) != VV_OK ||
-	    (r = vv_prepare(v, "SELECT id, tier, pinned FROM records WHERE "
-	    "external_id = ?", &w->lookup)) != VV_OK ||
+	    (r = vv_prepare(v, "SELECT r.id, r.tier, r.pinned, d.domain FROM "
+	    "records r LEFT JOIN data_keys d ON d.id = r.dk_contact WHERE "
+	    "r.external_id = ?", &w->lookup)) != VV_OK ||
 	    (r = vv_prepare(v, "SELECT coalesce(max(id), 0) + 1 FROM records",
 	    &w->max_id)) != VV_OK ||
 	    (r = vv_prepare(v, "INSERT INTO records(id, external_id, owner, "
@@ -111,6 +112,8 @@ seal_class(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
 		return r;
 	ctx.vault_id = v->id;
 	ctx.record_id = p->id;
+	ctx.external_id = p->external_id;
+	ctx.owner = p->owner;
 	ctx.domain = domain;
 	ctx.cls = cls;
 	ctx.version = version;
@@ -163,7 +166,7 @@ seal_all(vv_vault *v, struct vv_writer *w, struct vv_plain *p,
 {
 	char masks[3][VV_MASK_MAX];
 	int r, made = 0, main_dom = vv_tier_domain(p->tier);
-	int sealed = p->keep_contact != NULL ||
+	int sealed = p->keep_contact != NULL || p->contacts_sealed ||
 	    vv_contact_domain(p->tier) == VV_DOM_VIP_CONTACT;
 
 	w->ct[VV_CLASS_MASKED].len = 0;
@@ -182,8 +185,9 @@ seal_all(vv_vault *v, struct vv_writer *w, struct vv_plain *p,
 	if (p->keep_contact != NULL)
 		r = keep_contact(v, w, p, dk_contact);
 	else
-		r = seal_class(v, w, p, VV_CLASS_CONTACT,
-		    vv_contact_domain(p->tier), dk_contact);
+		r = seal_class(v, w, p, VV_CLASS_CONTACT, sealed ?
+		    VV_DOM_VIP_CONTACT : vv_contact_domain(p->tier),
+		    dk_contact);
 out:
 	/* The masks live on this stack frame: p must not keep them. */
 	if (made)
@@ -275,7 +279,8 @@ vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 	return VV_OK;
 }
 
-/* Finds the record an external id names: its id, and its tier if pinned. */
+/* Finds the record an external id names: its id, its tier if pinned, and
+ * whether its contacts are under dual control (they stay there). */
 int
 vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 {
@@ -291,6 +296,8 @@ vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 		p->pinned = sqlite3_column_int(w->lookup, 2);
 		if (p->pinned)
 			p->tier = sqlite3_column_int(w->lookup, 1);
+		p->contacts_sealed = sqlite3_column_int(w->lookup, 3) ==
+		    VV_DOM_VIP_CONTACT;
 	}
 	(void)sqlite3_reset(w->lookup);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -266,7 +266,8 @@ vv_record_pin(vv_vault *v, const char *external_id, int tier)
 	memset(&rt, 0, sizeof(rt));
 	if ((r = vv_store_begin(v)) != VV_OK)
 		return r;
-	if ((r = pin_target(v, external_id, tier, &id, &target)) != VV_OK ||
+	if ((r = vv_policy_load(v)) != VV_OK ||
+	    (r = pin_target(v, external_id, tier, &id, &target)) != VV_OK ||
 	    (r = retier_init(v, &rt)) != VV_OK ||
 	    (r = retier_one(v, &rt, id, target, tier != 0)) != VV_OK)
 		goto fail;
