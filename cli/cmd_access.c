@@ -284,6 +284,20 @@ token_list(struct cli *c, vv_vault *v)
 	return out_end(&o, c, v, vv_token_foreach(v, print_token, &o));
 }
 
+/* The public id of a token: a pasted whole token is accepted too (its id
+ * is the part between "vv_" and the second '_'), and its secret is
+ * never printed. */
+static const char *
+token_id_of(char *arg)
+{
+	if (strncmp(arg, "vv_", 3) == 0 && strlen(arg) > 3 + 16 &&
+	    arg[3 + 16] == '_') {
+		arg[3 + 16] = '\0';
+		return arg + 3;
+	}
+	return arg;
+}
+
 static int
 token_check(struct cli *c, const char *sub, const struct access_args *a)
 {
@@ -301,7 +315,7 @@ cmd_token(struct cli *c, int argc, char **argv)
 {
 	struct access_args a;
 	vv_vault *v = NULL;
-	const char *sub;
+	const char *sub, *id = NULL;
 	int rc, r;
 
 	if (cli_wants_help(argc, argv)) {
@@ -322,14 +336,14 @@ cmd_token(struct cli *c, int argc, char **argv)
 		rc = token_issue(c, v, &a);
 	else if (strcmp(sub, "list") == 0)
 		rc = token_list(c, v);
-	else if ((r = vv_token_revoke(v, a.pos[0])) != VV_OK)
+	else if ((r = vv_token_revoke(v, (id = token_id_of(a.pos[0])))) !=
+	    VV_OK)
 		rc = cli_vault_fail(c, v, r);
 	else {
 		char text[128];
 
-		(void)snprintf(text, sizeof(text), "token %.64s revoked",
-		    a.pos[0]);
-		cli_done(c, "revoked", a.pos[0], text);
+		(void)snprintf(text, sizeof(text), "token %s revoked", id);
+		cli_done(c, "revoked", id, text);
 	}
 	vv_vault_free(&v);
 	return rc;

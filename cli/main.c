@@ -98,14 +98,27 @@ cli_usage_error(const struct cli *c, const char *fmt, ...)
 	return VV_EXIT_USAGE;
 }
 
+/* Prints at most the option's name: what follows '=' may be a token or
+ * client data (--tok=vv_..., --p=+7...). */
+static void
+print_option(FILE *fp, const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+
+	(void)fprintf(fp, "'%.*s'", (int)(n > 40 ? 40 : n), arg);
+}
+
 int
 cli_bad_option(const struct cli *c, int argc, char **argv)
 {
 	const char *arg = optind > 0 && optind - 1 < argc ? argv[optind - 1] :
 	    "?";
 
-	return cli_usage_error(c, "unknown option or missing value: '%s'",
-	    arg);
+	(void)fprintf(stderr, "vipvault %s: unknown, ambiguous or incomplete "
+	    "option ", c->cmd);
+	print_option(stderr, arg[0] == '-' ? arg : "?");
+	(void)fprintf(stderr, "\n(try 'vipvault %s --help')\n", c->cmd);
+	return VV_EXIT_USAGE;
 }
 
 int
@@ -138,6 +151,8 @@ read_token_file(const struct cli *c, const char *file, char *out)
 	if ((fp = fopen(file, "r")) == NULL)
 		return cli_fail(c, VV_ERR_IO, "cannot read the token file: %s",
 		    strerror(errno));
+	/* No stdio buffer: it would be freed with the token in it. */
+	(void)setvbuf(fp, NULL, _IONBF, 0);
 	n = fread(out, 1, VV_TOKEN_MAX - 1, fp);
 	(void)fclose(fp);
 	out[n] = '\0';
@@ -256,9 +271,10 @@ main(int argc, char **argv)
 			(void)printf("vipvault %s\n", VV_VERSION_STRING);
 			return VV_EXIT_OK;
 		default:
-			(void)fprintf(stderr, "vipvault: unknown option or "
-			    "missing value: '%s' (try 'vipvault --help')\n",
-			    argv[optind - 1]);
+			(void)fprintf(stderr, "vipvault: unknown, ambiguous or "
+			    "incomplete option ");
+			print_option(stderr, argv[optind - 1]);
+			(void)fprintf(stderr, " (try 'vipvault --help')\n");
 			return VV_EXIT_USAGE;
 		}
 	}

@@ -245,8 +245,9 @@ pin_load(int fd, char *buf, size_t *len)
 }
 
 /* Opens a regular file for reading; a FIFO must not block us.  Like ssh
- * with a private key, refuse a PIN file other users may read or write:
- * the PIN would already be out of our hands. */
+ * with a private key, refuse a PIN file that is not ours alone (mode
+ * 0600 or stricter, owned by us): the PIN would already be out of our
+ * hands. */
 static int
 pin_open(const char *path, int *fd)
 {
@@ -257,7 +258,7 @@ pin_open(const char *path, int *fd)
 		return errno;
 	if (!S_ISREG(st.st_mode))
 		return EINVAL;
-	if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0)
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 || st.st_uid != geteuid())
 		return EPERM;
 	return 0;
 }
@@ -282,7 +283,7 @@ vv_p11_pin_read(struct vv_p11 *p, const char *source, char **pin,
 	if (e != 0) {
 		r = vv_p11_fail(p, VV_ERR_IO, "pin-source %s: %s", path,
 		    e == EINVAL ? "not a regular file" : e == EPERM ?
-		    "other users may read or write it (chmod o-rwx)" :
+		    "it must be ours alone (chown to this user, chmod 600)" :
 		    strerror(e));
 		goto fail;
 	}

@@ -177,9 +177,11 @@ test_hsm_wrong_pin(void **state)
 	assert_unchanged(t, &before);
 	assert_int_equal(tl_write_file(pin, good, len), 0);
 	/* A PIN file others can read is refused, not used. */
+	assert_int_equal(chmod(pin, 0640), 0);
+	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_IO);
+	assert_non_null(strstr(msg, "it must be ours alone"));
 	assert_int_equal(chmod(pin, 0604), 0);
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_IO);
-	assert_non_null(strstr(msg, "other users may read or write it"));
 	assert_int_equal(chmod(pin, 0600), 0);
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_OK);
 	free(good);
@@ -240,6 +242,11 @@ test_conf_errors(void **state)
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_INPUT);
 	assert_string_equal(msg, "vault.conf line 2: vault_id is not 32 hex "
 	    "digits");
+	/* A vault.conf others may change is not trusted. */
+	assert_int_equal(chmod(p, 0620), 0);
+	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_DENIED);
+	assert_string_equal(msg, "vault.conf must be owned by this user and "
+	    "writable by no one else (chmod 600)");
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_NOT_FOUND);
 	assert_string_equal(msg, "no vault here (vault.conf is missing)");

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vault/internal.h"
 
@@ -120,6 +122,26 @@ out:
 	return r;
 }
 
+/*
+ * vault.conf decides which PKCS#11 module is loaded, and that module sees
+ * the PIN and every key unsealed through it: a file someone else can
+ * change is refused, as ssh refuses a loose config.
+ */
+static int
+conf_trusted(const char *path, char *errmsg, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return VV_OK;	/* reading it reports the problem */
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		(void)snprintf(errmsg, errlen, "vault.conf must be owned by "
+		    "this user and writable by no one else (chmod 600)");
+		return VV_ERR_DENIED;
+	}
+	return VV_OK;
+}
+
 int
 vv_conf_read(const char *path, struct vv_conf *c, char *errmsg,
     size_t errlen)
@@ -128,6 +150,9 @@ vv_conf_read(const char *path, struct vv_conf *c, char *errmsg,
 	size_t len = 0;
 	int r;
 
+	memset(c, 0, sizeof(*c));
+	if ((r = conf_trusted(path, errmsg, errlen)) != VV_OK)
+		return r;
 	r = vv_read_file(path, CONF_MAX, &text, &len);
 	if (r == VV_ERR_NOT_FOUND) {
 		(void)snprintf(errmsg, errlen, "no vault here (vault.conf is "

@@ -268,6 +268,9 @@ vv_import_csv(vv_vault *v, const char *path, vv_progress_fn *progress,
 	if ((fp = fopen(path, "rb")) == NULL)
 		return vv_fail(v, errno == ENOENT ? VV_ERR_NOT_FOUND : VV_ERR_IO,
 		    "cannot open the import file: %s", strerror(errno));
+	/* Unbuffered: the reader has its own buffer, which it wipes; stdio's
+	 * would be freed holding client data. */
+	(void)setvbuf(fp, NULL, _IONBF, 0);
 	if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode))
 		sb.st_size = 0;
 	if ((r = vv_csv_new(&im.csv, fp)) != VV_OK) {

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "vipvault.h"
 #include "vault/mask.h"
 #include "vault/utf8.h"
@@ -194,14 +196,17 @@ vv_mask_email(const char *email, char *out, size_t outlen)
 	char norm[VV_EMAIL_MAX];
 	const char *dom, *dot;
 	size_t o, room;
+	int normal;
 
 	if (email == NULL || out == NULL || outlen < VV_MASK_MAX)
 		return VV_ERR_INVALID;
 	out[0] = '\0';
 	if (email[0] == '\0')
 		return VV_OK;
-	if (vv_email_normalize(email, norm, sizeof(norm), NULL) != VV_OK ||
-	    strcmp(norm, email) != 0)
+	normal = vv_email_normalize(email, norm, sizeof(norm), NULL) ==
+	    VV_OK && strcmp(norm, email) == 0;
+	sodium_memzero(norm, sizeof(norm));
+	if (!normal)
 		return VV_ERR_INPUT;
 
 	o = mask_head(email, utf8_first(email), out);

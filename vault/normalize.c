@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "vipvault.h"
 #include "vault/normalize.h"
 #include "vault/utf8.h"
@@ -132,11 +134,10 @@ scan_phone(struct scan *s, const char *p)
 	return NULL;
 }
 
-int
-vv_phone_normalize(const char *in, char *out, size_t outlen,
+static int
+phone_normalize(struct scan *sp, const char *in, char *out, size_t outlen,
     const char **reason)
 {
-	struct scan s;
 	const char *why, *d;
 	size_t n;
 
@@ -145,19 +146,18 @@ vv_phone_normalize(const char *in, char *out, size_t outlen,
 			*reason = "invalid argument";
 		return VV_ERR_INVALID;
 	}
-	memset(&s, 0, sizeof(s));
-	if ((why = scan_phone(&s, in)) != NULL)
+	if ((why = scan_phone(sp, in)) != NULL)
 		return refuse(reason, why, out, outlen);
 
-	d = s.dig;
-	n = s.nd;
-	if (!s.plus) {
+	d = sp->dig;
+	n = sp->nd;
+	if (!sp->plus) {
 		if (n >= 2 && d[0] == '0' && d[1] == '0') {
 			d += 2;
 			n -= 2;
 		} else if (n == 11 && d[0] == '8') {
 			/* Russian trunk prefix 8 stands for +7. */
-			s.dig[0] = '7';
+			sp->dig[0] = '7';
 		} else
 			return refuse(reason, "no country code", out, outlen);
 	}
@@ -174,6 +174,20 @@ vv_phone_normalize(const char *in, char *out, size_t outlen,
 	out[n + 1] = '\0';
 
 	return VV_OK;
+}
+
+/* The scan holds the number's digits: wiped on every path. */
+int
+vv_phone_normalize(const char *in, char *out, size_t outlen,
+    const char **reason)
+{
+	struct scan s;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	r = phone_normalize(&s, in, out, outlen, reason);
+	sodium_memzero(&s, sizeof(s));
+	return r;
 }
 
 static const char *

@@ -71,6 +71,9 @@ static const char *const tuning[] = {
 	"PRAGMA cipher_page_size = 4096",
 	"PRAGMA cache_size = -65536",
 	"PRAGMA temp_store = MEMORY",
+	/* Overwrite what an update or delete frees: an old ciphertext under
+	 * a lower tier's key must not linger in free pages. */
+	"PRAGMA secure_delete = ON",
 	"PRAGMA foreign_keys = ON",
 	"PRAGMA synchronous = FULL",
 	NULL
@@ -119,8 +122,8 @@ vv_store_create(vv_vault *v, const char *path, const uint8_t *key)
 	/* SQLite gives its -wal and -shm files the database's mode. */
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0)
-		return vv_fail(v, VV_ERR_IO, "creating vault.db: %s",
-		    strerror(errno));
+		return vv_fail(v, errno == EEXIST ? VV_ERR_EXISTS : VV_ERR_IO,
+		    "creating vault.db: %s", strerror(errno));
 	(void)close(fd);
 
 	if ((r = db_open(v, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,

@@ -186,11 +186,29 @@ out:
 	return r;
 }
 
+/* A public token id: exactly 16 lower-case hex digits. */
+static int
+valid_token_id(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * TOKEN_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return id[i] == '\0';
+}
+
 int
 vv_token_revoke(vv_vault *v, const char *token_id)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
+
+	/* Never echo the argument: it may be a whole token, secret and all. */
+	if (token_id == NULL || !valid_token_id(token_id))
+		return vv_fail(v, VV_ERR_INVALID, "a token id is the 16 hex "
+		    "digits between 'vv_' and the second '_'");
 
 	if ((r = vv_prepare(v, "UPDATE tokens SET revoked = 1 WHERE id = ?",
 	    &st)) != VV_OK)
@@ -199,7 +217,7 @@ vv_token_revoke(vv_vault *v, const char *token_id)
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = vv_fail_db(v, rc, "revoking a token");
 	else if (sqlite3_changes(v->db) == 0)
-		r = vv_fail(v, VV_ERR_NOT_FOUND, "no token with id '%s'",
+		r = vv_fail(v, VV_ERR_NOT_FOUND, "no token with id %s",
 		    token_id);
 	sqlite3_finalize(st);
 	return r;

@@ -187,7 +187,7 @@ prepare_dir(vv_vault *v, int *made)
 }
 
 static int
-create_hsm(vv_vault *v, const char *pkcs11_uri)
+create_hsm(vv_vault *v, const char *pkcs11_uri, int *made)
 {
 	char uri[1024], msg[256] = "", label[64];
 	char *hsmdir;
@@ -205,13 +205,20 @@ create_hsm(vv_vault *v, const char *pkcs11_uri)
 	r = vv_softhsm_dev_create(hsmdir, label, uri, sizeof(uri), msg,
 	    sizeof(msg));
 	free(hsmdir);
-	if (r != VV_OK)
+	if (r != VV_OK)	/* it removed what it made */
 		return vv_fail(v, r, "creating the development HSM: %s", msg);
+	*made = 1;
 	return connect_hsm(v);
 }
 
+/* What this call created, so that a failure removes that and nothing
+ * else: a concurrent init of the same directory keeps what it made. */
+struct made {
+	int dir, hsm, master, key, db;
+};
+
 static int
-create_store(vv_vault *v)
+create_store(vv_vault *v, struct made *m)
 {
 	char *keypath = vv_path(v->dir, "vault.key");
 	char *dbpath = vv_path(v->dir, "vault.db");
@@ -227,9 +234,12 @@ create_store(vv_vault *v)
 	vv_policy_default(&p);
 	v->policy = p;
 	(void)snprintf(created, sizeof(created), "%lld", (long long)vv_now());
-	if ((r = vv_keyring_create(v, keypath, dbkey)) != VV_OK ||
-	    (r = vv_store_create(v, dbpath, dbkey)) != VV_OK ||
-	    (r = vv_store_begin(v)) != VV_OK)
+	if ((r = vv_keyring_create(v, keypath, dbkey)) != VV_OK)
+		goto out;
+	m->key = 1;
+	r = vv_store_create(v, dbpath, dbkey);
+	m->db = r != VV_ERR_EXISTS;
+	if (r != VV_OK || (r = vv_store_begin(v)) != VV_OK)
 		goto out;
 	if ((r = vv_meta_set(v, "vault_id", v->id_hex)) != VV_OK ||
 	    (r = vv_meta_set(v, "created", created)) != VV_OK ||
@@ -249,33 +259,42 @@ out:
 }
 
 static void
-remove_created(vv_vault *v, int made_dir)
+remove_file(const vv_vault *v, const char *name)
 {
-	static const char *const files[] = { "vault.conf", "vault.key",
-	    "vault.db", "vault.db-wal", "vault.db-shm", NULL };
-	char label[VV_P11_LABEL_MAX], *p, *cmd;
-	size_t i;
+	char *p;
+
+	if ((p = vv_path(v->dir, name)) != NULL) {
+		(void)unlink(p);
+		free(p);
+	}
+}
+
+static void
+remove_created(vv_vault *v, const struct made *m)
+{
+	char label[VV_P11_LABEL_MAX], *p;
 
 	if (v->db != NULL) {
 		(void)sqlite3_close_v2(v->db);
 		v->db = NULL;
 	}
-	if (v->p11 != NULL) {
+	if (v->p11 != NULL && m->master) {
 		vv_label_master(v, label);
 		(void)vv_p11_key_destroy(v->p11, label);
-		vv_p11_free(&v->p11);
 	}
-	for (i = 0; files[i] != NULL; i++)
-		if ((p = vv_path(v->dir, files[i])) != NULL) {
-			(void)unlink(p);
-			free(p);
-		}
-	if (v->hsm_uri != NULL && strcmp(v->hsm_uri, "dev") == 0 &&
-	    asprintf(&cmd, "%s/%s", v->dir, HSM_DIR) >= 0) {
-		vv_rmtree(cmd);
-		free(cmd);
+	vv_p11_free(&v->p11);
+	if (m->key)
+		remove_file(v, "vault.key");
+	if (m->db) {
+		remove_file(v, "vault.db");
+		remove_file(v, "vault.db-wal");
+		remove_file(v, "vault.db-shm");
 	}
-	if (made_dir)
+	if (m->hsm && (p = vv_path(v->dir, HSM_DIR)) != NULL) {
+		vv_rmtree(p);
+		free(p);
+	}
+	if (m->dir)
 		(void)rmdir(v->dir);
 }
 
@@ -285,17 +304,19 @@ vv_vault_create(vv_vault **out, const char *dir, const char *pkcs11_uri,
 {
 	char label[VV_P11_LABEL_MAX], *confpath = NULL;
 	struct vv_conf conf;
+	struct made m;
 	vv_vault *v;
-	int r, made_dir = 0;
+	int r;
 
 	*out = NULL;
+	memset(&m, 0, sizeof(m));
 	if ((v = vault_new(dir)) == NULL)
 		return VV_ERR_NOMEM;
-	if ((r = prepare_dir(v, &made_dir)) != VV_OK)
+	if ((r = prepare_dir(v, &m.dir)) != VV_OK)
 		goto fail_early;
 	randombytes_buf(v->id, VV_ID_LEN);
 	vv_hex(v->id_hex, v->id, VV_ID_LEN);
-	if ((r = create_hsm(v, pkcs11_uri)) != VV_OK)
+	if ((r = create_hsm(v, pkcs11_uri, &m.hsm)) != VV_OK)
 		goto fail;
 	vv_label_master(v, label);
 	if ((r = vv_p11_key_generate(v->p11, label)) != VV_OK) {
@@ -303,7 +324,8 @@ vv_vault_create(vv_vault **out, const char *dir, const char *pkcs11_uri,
 		    vv_p11_errmsg(v->p11));
 		goto fail;
 	}
-	if ((r = create_store(v)) != VV_OK)
+	m.master = 1;
+	if ((r = create_store(v, &m)) != VV_OK)
 		goto fail;
 	memcpy(conf.id, v->id, VV_ID_LEN);
 	conf.hsm = v->hsm_uri;
@@ -319,7 +341,7 @@ vv_vault_create(vv_vault **out, const char *dir, const char *pkcs11_uri,
 	return VV_OK;
 fail:
 	free(confpath);
-	remove_created(v, made_dir);
+	remove_created(v, &m);
 fail_early:
 	copy_msg(errmsg, errlen, v);
 	vv_vault_free(&v);

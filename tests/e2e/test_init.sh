@@ -106,7 +106,11 @@ if command -v softhsm2-util >/dev/null && [ -n "$SOFTHSM_MODULE" ]; then
 		run "$VIPVAULT" --vault "$E2E_TMP/p5" init --pkcs11 "$URI/loosepin"
 		[ "$RC" -ne 0 ] && ok "world-readable PIN file refused (exit $RC)" ||
 		    fail "world-readable PIN file accepted"
-		assert_contains "$ERR" "other users may read" "loose PIN file: says why"
+		assert_contains "$ERR" "must be ours alone" "loose PIN file: says why"
+		chmod 640 "$H/loosepin"
+		run "$VIPVAULT" --vault "$E2E_TMP/p5" init --pkcs11 "$URI/loosepin"
+		[ "$RC" -ne 0 ] && ok "group-readable PIN file refused (exit $RC)" ||
+		    fail "group-readable PIN file accepted"
 		[ ! -e "$E2E_TMP/p5" ] && ok "loose PIN file: nothing created" ||
 		    fail "loose PIN file: $E2E_TMP/p5 created"
 		run "$VIPVAULT" --vault "$E2E_TMP/p6" init --pkcs11 \
