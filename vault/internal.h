@@ -349,6 +349,9 @@ struct vv_token_info {
 	unsigned flags;
 };
 
+/* Splits "vv_<16 hex>_<43 base64url>" into its id (17 bytes with NUL)
+ * and 32-byte secret; VV_ERR_DENIED if it is anything else. */
+int vv_token_parse(const char *token, char id_hex[17], uint8_t *secret);
 /* Authenticates a bearer token; VV_ERR_DENIED for any bad token, with
  * one message whatever the reason. */
 int vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti);

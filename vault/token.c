@@ -109,8 +109,8 @@ out:
 }
 
 /* Splits a token into its id and secret; VV_ERR_DENIED if malformed. */
-static int
-parse_token(const char *token, char id_hex[2 * TOKEN_ID_LEN + 1],
+int
+vv_token_parse(const char *token, char id_hex[2 * TOKEN_ID_LEN + 1],
     uint8_t *secret)
 {
 	size_t got = 0;
@@ -144,7 +144,7 @@ vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti)
 	memset(ti, 0, sizeof(*ti));
 	if ((secret = sodium_malloc(TOKEN_SECRET_LEN)) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
-	if (parse_token(token, id_hex, secret) != VV_OK) {
+	if (vv_token_parse(token, id_hex, secret) != VV_OK) {
 		r = vv_fail(v, VV_ERR_DENIED, "invalid token");
 		goto out;
 	}
