@@ -336,3 +336,59 @@ tl_read_as(struct tl_vault *t, const char *token, const char *id,
 	vv_session_free(&s);
 	return r;
 }
+
+/* ------------------------------------------------------ token fixture */
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+int
+tl_p11_setup(struct tl_p11 *t)
+{
+	if (sodium_init() < 0 || (t->module = vv_softhsm_module_path()) == NULL)
+		return -1;
+	if ((t->dir = tl_tmpdir("p11")) == NULL ||
+	    (t->hsm = tl_join(t->dir, "hsm")) == NULL)
+		return -1;
+	if (vv_softhsm_dev_create(t->hsm, TL_P11_LABEL, t->uri, sizeof(t->uri),
+	    t->errmsg, sizeof(t->errmsg)) != VV_OK) {
+		fprintf(stderr, "dev_create: %s\n", t->errmsg);
+		return -1;
+	}
+	return 0;
+}
+
+void
+tl_p11_teardown(struct tl_p11 *t)
+{
+	tl_rmrf(t->dir);
+	free(t->dir);
+	free(t->hsm);
+}
+
+int
+tl_p11_close(struct tl_p11 *t)
+{
+	char uri[TL_P11_URI_MAX];
+
+	vv_p11_free(&t->p);
+	vv_p11_free(&t->q);
+	return vv_softhsm_dev_uri(t->hsm, TL_P11_LABEL, uri, sizeof(uri)) ==
+	    VV_OK && strcmp(uri, t->uri) == 0 ? 0 : -1;
+}
+
+vv_p11 *
+tl_p11_open_ok(const char *uri)
+{
+	vv_p11 *p = NULL;
+	char err[256];
+	int r;
+
+	r = vv_p11_open(&p, uri, err, sizeof(err));
+	if (r != VV_OK)
+		fprintf(stderr, "vv_p11_open: %s\n", err);
+	assert_int_equal(r, VV_OK);
+	assert_non_null(p);
+	return p;
+}

@@ -1,7 +1,8 @@
 /*
- * testlib.h - helpers shared by the cmocka suites: temporary directories
- * and file snapshots.  Every suite that needs an HSM creates its own
- * SoftHSM2 token inside a temporary directory, so suites never share state.
+ * testlib.h - helpers shared by the cmocka suites: temporary directories,
+ * file snapshots, a fixture vault and a fixture token.  Every suite that
+ * needs an HSM creates its own SoftHSM2 token inside a temporary
+ * directory, so suites never share state.
  */
 #ifndef VV_TESTLIB_H
 #define VV_TESTLIB_H
@@ -65,5 +66,35 @@ int tl_read_as(struct tl_vault *t, const char *token, const char *id,
 int tl_sql(struct tl_vault *t, const char *sql);
 /* Reads one integer from a query. */
 long long tl_sql_int(struct tl_vault *t, const char *sql);
+
+/* ------------------------------------------------------ token fixture */
+
+#include "hsm/p11.h"
+
+#define TL_P11_LABEL	"vv-test"
+#define TL_P11_URI_MAX	1024
+
+/* The token of the hsm/p11 suites (test_p11, test_p11_keys): a SoftHSM2
+ * development token in a fresh temporary directory, made once per group.
+ * p and q hold the handles a test has open, so that the per-test
+ * teardown frees them even after a failed assertion. */
+struct tl_p11 {
+	char *dir;		/* temporary root */
+	char *hsm;		/* dir/hsm: the token */
+	char uri[TL_P11_URI_MAX];
+	char errmsg[256];
+	const char *module;
+	vv_p11 *p, *q;
+};
+
+/* Makes the token labelled TL_P11_LABEL; 0 on success. */
+int tl_p11_setup(struct tl_p11 *t);
+/* Removes the token's directory. */
+void tl_p11_teardown(struct tl_p11 *t);
+/* Frees t->p and t->q and selects t's token again, so that a failed test
+ * does not spread to later ones; 0 on success. */
+int tl_p11_close(struct tl_p11 *t);
+/* Opens uri; a failure fails the running cmocka test. */
+vv_p11 *tl_p11_open_ok(const char *uri);
 
 #endif

@@ -8,12 +8,12 @@
  * English names, phones in the formats a CRM exports, quoted addresses
  * with commas, notes; about 5% VIP and 30% standard under the default
  * policy.  Missed targets are printed, not failed: a benchmark is not a
- * test.  Exits non-zero only on errors.
+ * test.  Exits non-zero only on errors.  The raw SQLCipher side is in
+ * bench_raw.c, the generator in bench_gen.c.
  *
  *   BENCH_RECORDS=N  records to generate (default 100000)
  *   BENCH_GETS=N     timed gets per read row (default 200000)
  */
-#define SQLITE_HAS_CODEC 1
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -31,7 +31,6 @@
 
 #include "vipvault.h"
 #include "vault/csv.h"
-#include "vault/internal.h"
 #include "bench.h"
 
 #define DEF_RECORDS	100000u
@@ -46,12 +45,6 @@ _Static_assert(IMPORT_ROUNDS == 3, "median3 takes three rounds");
 #define SEAL_OPS	4000u
 #define IMPORT_TARGET	2.0
 #define GET_TARGET	2.5
-
-/* Columns of the raw baseline, in the order of the generated CSV. */
-enum rcol {
-	RC_EXTID, RC_NAME, RC_PHONE, RC_EMAIL, RC_ADDRESS, RC_SPEND,
-	RC_SINCE, RC_OWNER, RC_NOTES, RC_COUNT
-};
 
 struct bench {
 	size_t nrec, ngets, warm;
@@ -71,8 +64,8 @@ struct bench {
 
 /* ------------------------------------------------------------ helpers */
 
-static double
-now(void)
+double
+bench_now(void)
 {
 	struct timespec ts;
 
@@ -192,209 +185,6 @@ make_seq(struct bench *b, unsigned mask, uint64_t seed, char (**out)[ID_MAX])
 	return 0;
 }
 
-/* ------------------------------------------------- raw SQLCipher side */
-
-static int
-raw_exec(sqlite3 *db, const char *sql)
-{
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "bench: raw: %s: %s\n", sql,
-		    sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
-}
-
-/* The settings of vault/store.c, the key form it uses, and a table with
- * the same plaintext columns; with indexed, also the lookups the vault
- * answers (phone, e-mail, owner), as a plaintext CRM table would have. */
-static int
-raw_open(struct bench *b, const char *path, int indexed, sqlite3 **dbp)
-{
-	uint8_t key[32];
-	char lit[2 + 64 + 2];
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
-	int rc;
-
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	*dbp = db;	/* closed by cleanup() whatever happens */
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "bench: raw: opening %s: %s\n", path,
-		    sqlite3_errstr(rc));
-		return -1;
-	}
-	randombytes_buf(key, sizeof(key));
-	lit[0] = 'x';
-	lit[1] = '\'';
-	(void)sodium_bin2hex(lit + 2, 65, key, sizeof(key));
-	lit[66] = '\'';
-	lit[67] = '\0';
-	rc = sqlite3_key(db, lit, 67);
-	sodium_memzero(key, sizeof(key));
-	sodium_memzero(lit, sizeof(lit));
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "bench: raw: sqlite3_key failed\n");
-		return -1;
-	}
-	if (vv_store_tune(db) != SQLITE_OK ||
-	    raw_exec(db, "PRAGMA journal_mode = WAL") != 0 ||
-	    raw_exec(db, "CREATE TABLE clients ("
-	    "  id INTEGER PRIMARY KEY,"
-	    "  external_id TEXT NOT NULL UNIQUE,"
-	    "  name TEXT NOT NULL,"
-	    "  phone TEXT,"
-	    "  email TEXT,"
-	    "  address TEXT,"
-	    "  annual_spend INTEGER NOT NULL,"
-	    "  client_since TEXT NOT NULL,"
-	    "  owner TEXT NOT NULL,"
-	    "  notes TEXT)") != 0)
-		return -1;
-	if (indexed && (raw_exec(db, "CREATE INDEX clients_phone ON "
-	    "clients(phone)") != 0 || raw_exec(db, "CREATE INDEX "
-	    "clients_email ON clients(email)") != 0 || raw_exec(db, "CREATE "
-	    "INDEX clients_owner ON clients(owner, external_id)") != 0))
-		return -1;
-	(void)snprintf(b->cipher_ver, sizeof(b->cipher_ver), "?");
-	if (sqlite3_prepare_v2(db, "PRAGMA cipher_version", -1, &st,
-	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_text(st, 0) != NULL)
-		(void)snprintf(b->cipher_ver, sizeof(b->cipher_ver), "%s",
-		    (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return 0;
-}
-
-/* "1234.56" to cents, as vault/import.c reads it. */
-static int
-parse_cents(const char *s, int64_t *out)
-{
-	int64_t major = 0;
-	int frac = 0, fd = 0;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++)
-		major = major * 10 + (*s - '0');
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9' && fd < 2; s++, fd++)
-			frac = frac * 10 + (*s - '0');
-	if (*s != '\0')
-		return -1;
-	*out = major * 100 + (fd == 1 ? frac * 10 : frac);
-	return 0;
-}
-
-static int
-raw_insert_row(sqlite3_stmt *ins, const vv_csv *c)
-{
-	int64_t cents;
-	size_t i, len;
-	const char *f;
-	int rc;
-
-	if (parse_cents(vv_csv_field(c, RC_SPEND, NULL), &cents) != 0)
-		return -1;
-	(void)sqlite3_reset(ins);
-	for (i = 0; i < RC_COUNT; i++) {
-		if (i == RC_SPEND) {
-			(void)sqlite3_bind_int64(ins, RC_SPEND + 1, cents);
-			continue;
-		}
-		f = vv_csv_field(c, i, &len);
-		(void)sqlite3_bind_text(ins, (int)i + 1, f, (int)len,
-		    SQLITE_STATIC);
-	}
-	rc = sqlite3_step(ins);
-	(void)sqlite3_reset(ins);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* CSV to database, one transaction, timed from open to commit. */
-static int
-raw_import(struct bench *b, sqlite3 *db, double *secs)
-{
-	sqlite3_stmt *ins = NULL;
-	vv_csv *c = NULL;
-	FILE *fp = NULL;
-	size_t n = 0, rows = 0;
-	double t0;
-	int r = -1, began = 0;
-
-	if (sqlite3_prepare_v2(db, "INSERT INTO clients(external_id, "
-	    "name, phone, email, address, annual_spend, client_since, owner, "
-	    "notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &ins,
-	    NULL) != SQLITE_OK) {
-		fprintf(stderr, "bench: raw: %s\n", sqlite3_errmsg(db));
-		return -1;
-	}
-	t0 = now();
-	if ((fp = fopen(b->csv, "rb")) == NULL ||
-	    vv_csv_new(&c, fp) != VV_OK ||
-	    vv_csv_next(c, &n) != VV_OK || n != RC_COUNT)
-		goto out;
-	if (raw_exec(db, "BEGIN IMMEDIATE") != 0)
-		goto out;
-	began = 1;
-	for (;;) {
-		if (vv_csv_next(c, &n) != VV_OK)
-			goto out;
-		if (n == 0)
-			break;
-		if (n != RC_COUNT || raw_insert_row(ins, c) != 0)
-			goto out;
-		rows++;
-	}
-	if (raw_exec(db, "COMMIT") != 0)
-		goto out;
-	began = 0;
-	*secs = now() - t0;
-	r = rows == b->nrec ? 0 : -1;
-out:
-	if (r != 0)
-		fprintf(stderr, "bench: raw import failed after %zu rows: %s\n",
-		    rows, sqlite3_errmsg(db));
-	if (began)
-		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_finalize(ins);
-	vv_csv_free(&c);
-	if (fp != NULL)
-		(void)fclose(fp);
-	return r;
-}
-
-static int
-raw_gets_run(sqlite3 *db, sqlite3_stmt *st, char (*seq)[ID_MAX], size_t n,
-    size_t *sum)
-{
-	size_t i;
-	int col, rc;
-
-	for (i = 0; i < n; i++) {
-		(void)sqlite3_reset(st);
-		(void)sqlite3_bind_text(st, 1, seq[i], -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-			fprintf(stderr, "bench: raw select of %s: %s\n", seq[i],
-			    rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(db));
-			return -1;
-		}
-		for (col = 0; col < RC_COUNT; col++) {
-			if (col == RC_SPEND) {
-				*sum += (size_t)sqlite3_column_int64(st, col);
-				continue;
-			}
-			if (sqlite3_column_text(st, col) != NULL)
-				*sum += (size_t)sqlite3_column_bytes(st, col);
-		}
-	}
-	(void)sqlite3_reset(st);
-	return 0;
-}
-
 /* ---------------------------------------------------------- vipvault */
 
 static int
@@ -412,10 +202,10 @@ vault_import(struct bench *b)
 	double t0;
 	int r, t;
 
-	t0 = now();
+	t0 = bench_now();
 	if ((r = vv_import_csv(b->v, b->csv, NULL, NULL, &sum)) != VV_OK)
 		return vault_fail(b->v, "import", r);
-	b->imp_vv = now() - t0;
+	b->imp_vv = bench_now() - t0;
 	for (t = VV_TIER_BASIC; t <= VV_TIER_VIP; t++)
 		if (sum.per_tier[t] != b->counts[t]) {
 			fprintf(stderr, "bench: the vault put %zu records in "
@@ -493,18 +283,18 @@ time_gets(struct bench *b, vv_session *s, char (*seq)[ID_MAX], int vip,
 		return -1;
 	}
 	if (vault_gets_run(s, b->v, seq, b->warm, vip, &sum) != 0 ||
-	    raw_gets_run(b->raw, st, seq, b->warm, &sum) != 0)
+	    bench_raw_gets(b->raw, st, seq, b->warm, &sum) != 0)
 		goto out;
 	for (round = 0, at = 0; round < GET_ROUNDS; round++, at += n) {
 		n = (b->ngets - at) / (GET_ROUNDS - round);
-		t0 = now();
+		t0 = bench_now();
 		if (vault_gets_run(s, b->v, seq + at, n, vip, &sum) != 0)
 			goto out;
-		*t_vv += now() - t0;
-		t0 = now();
-		if (raw_gets_run(b->raw, st, seq + at, n, &sum) != 0)
+		*t_vv += bench_now() - t0;
+		t0 = bench_now();
+		if (bench_raw_gets(b->raw, st, seq + at, n, &sum) != 0)
 			goto out;
-		*t_raw += now() - t0;
+		*t_raw += bench_now() - t0;
 	}
 	r = sum != 0 ? 0 : -1;
 out:
@@ -533,12 +323,12 @@ time_aead(struct bench *b)
 	    sizeof(msg), ad, sizeof(ad), NULL, nonce, key);
 	for (t0 = 0, i = 0; i < AEAD_OPS / 10 + AEAD_OPS; i++) {
 		if (i == AEAD_OPS / 10)
-			t0 = now();
+			t0 = bench_now();
 		if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen,
 		    NULL, ct, sizeof(ct), ad, sizeof(ad), nonce, key) != 0)
 			return -1;
 	}
-	b->aead_rate = AEAD_OPS / (now() - t0);
+	b->aead_rate = AEAD_OPS / (bench_now() - t0);
 	return 0;
 }
 
@@ -556,12 +346,12 @@ time_seal(struct bench *b)
 		return -1;
 	for (t0 = 0, i = 0; i < SEAL_OPS / 10 + SEAL_OPS; i++) {
 		if (i == SEAL_OPS / 10)
-			t0 = now();
+			t0 = bench_now();
 		if (crypto_box_seal_open(out, sealed, sizeof(sealed), pk,
 		    sk) != 0)
 			return -1;
 	}
-	b->seal_rate = SEAL_OPS / (now() - t0);
+	b->seal_rate = SEAL_OPS / (bench_now() - t0);
 	sodium_memzero(sk, sizeof(sk));
 	return 0;
 }
@@ -700,11 +490,13 @@ import_round(struct bench *b, double *t_raw, double *t_vv, double *t_idx)
 		    vv_strerror(r), msg);
 		return -1;
 	}
-	if (raw_open(b, b->rawdb, 0, &b->raw) != 0 ||
-	    raw_open(b, b->rawdb_idx, 1, &b->raw_idx) != 0)
+	if (bench_raw_open(b->rawdb, 0, &b->raw, b->cipher_ver,
+	    sizeof(b->cipher_ver)) != 0 || bench_raw_open(b->rawdb_idx, 1,
+	    &b->raw_idx, b->cipher_ver, sizeof(b->cipher_ver)) != 0)
 		return -1;
-	if (raw_import(b, b->raw, t_raw) != 0 || vault_import(b) != 0 ||
-	    raw_import(b, b->raw_idx, t_idx) != 0)
+	if (bench_raw_import(b->raw, b->csv, b->nrec, t_raw) != 0 ||
+	    vault_import(b) != 0 ||
+	    bench_raw_import(b->raw_idx, b->csv, b->nrec, t_idx) != 0)
 		return -1;
 	*t_vv = b->imp_vv;
 	return 0;

@@ -1,5 +1,5 @@
 /*
- * bench.h - what the benchmark's generator and runner share.
+ * bench.h - what the benchmark's generator, raw baseline and runner share.
  */
 #ifndef VV_BENCH_H
 #define VV_BENCH_H
@@ -23,5 +23,29 @@ unsigned bench_rndn(uint64_t *s, unsigned n);
  */
 int bench_gen_csv(const char *path, size_t nrec, uint8_t *tier,
     size_t counts[4], uint64_t *bytes);
+
+/* Declared here so that the generator need not see sqlite3.h. */
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* Monotonic seconds, for timing. */
+double bench_now(void);
+
+/*
+ * Raw SQLCipher baseline (bench_raw.c).  bench_raw_open creates an
+ * encrypted database at path with a plaintext clients table, with indexed
+ * the vault's lookups too; *dbp is set even on failure, for the caller to
+ * close, and ver receives PRAGMA cipher_version.  bench_raw_import loads
+ * the CSV at csv in one transaction and fails unless nrec rows went in;
+ * *secs is the time from open to commit.  bench_raw_gets runs st (a select
+ * by external_id) for each of the n ids in seq, adding what it read to
+ * *sum, which the caller checks is not zero.
+ */
+int bench_raw_open(const char *path, int indexed, struct sqlite3 **dbp,
+    char *ver, size_t verlen);
+int bench_raw_import(struct sqlite3 *db, const char *csv, size_t nrec,
+    double *secs);
+int bench_raw_gets(struct sqlite3 *db, struct sqlite3_stmt *st,
+    char (*seq)[ID_MAX], size_t n, size_t *sum);
 
 #endif

@@ -253,6 +253,29 @@ issue_token() {
 	"$VIPVAULT" --vault "$1" token issue "$2" --user "$3" 2>>"$E2E_FAILED_STDERR"
 }
 
+# vvr ARGS...: the CLI on the vault sample_vault made.
+vvr() {
+	"$VIPVAULT" --vault "$V" "$@"
+}
+
+# sample_vault: the start of the tests that read the sample.  V becomes
+# $E2E_TMP/v, a fresh dev vault with the sample imported, holding roles
+# desk (every tier) and crm (basic, standard) with tokens $DESK (user
+# vdesk) and $CRM (user bob).  The test cannot go on without them.
+sample_vault() {
+	need_sample
+	V=$E2E_TMP/v
+	new_vault "$V"
+	import_sample "$V"
+	run vvr role add desk --tiers basic,standard,vip
+	[ "$RC" -eq 0 ] || fatal "role add desk (exit $RC)"
+	run vvr role add crm --tiers basic,standard
+	[ "$RC" -eq 0 ] || fatal "role add crm (exit $RC)"
+	DESK=$(issue_token "$V" desk vdesk)
+	CRM=$(issue_token "$V" crm bob)
+	[ -n "$DESK" ] && [ -n "$CRM" ] || fatal "roles and tokens"
+}
+
 # tier_counts DIR: "vip standard basic" from tiers --json (sed, not
 # python: this runs after every refused command and python starts slowly).
 tier_counts() {
@@ -269,9 +292,10 @@ vault_state() {
 }
 
 # sample_rows ID...: for each id found in the sample, one tab-separated
-# line: id, name, phone, email, address, owner, phone in E.164.  E.164 the
-# way vipvault spells it: '+' and the digits; without a '+', a leading 00
-# is the international prefix and 8 with ten more digits is Russian +7.
+# line: id, name, phone, email, address, owner, phone in E.164;
+# sample_rows --all: the same for every row, in the sample's order.  E.164
+# the way vipvault spells it: '+' and the digits; without a '+', a leading
+# 00 is the international prefix and 8 with ten more digits is Russian +7.
 sample_rows() {
 	python3 - "$SAMPLE" "$@" <<'EOF'
 import csv, re, sys
@@ -287,12 +311,13 @@ def e164(s):
     return "+" + d
 
 want = sys.argv[2:]
+every = want == ["--all"]
 rows = {}
 with open(sys.argv[1], newline="", encoding="utf-8") as f:
     for r in csv.DictReader(f):
-        if r["external_id"] in want:
+        if every or r["external_id"] in want:
             rows[r["external_id"]] = r
-for i in want:
+for i in rows if every else want:
     r = rows.get(i)
     if r is not None:
         print("\t".join(x.replace("\t", " ").replace("\n", " ") for x in

@@ -2,19 +2,10 @@
 # test_confidentiality.sh - no client data in clear anywhere in the vault
 # directory, and none in the messages of failed commands.
 . "$(dirname "$0")/lib.sh"
-need_sample
-
-V=$E2E_TMP/v
-new_vault "$V"
-import_sample "$V"
-vvr() { "$VIPVAULT" --vault "$V" "$@"; }
-run vvr role add desk --tiers basic,standard,vip
-run vvr role add crm --tiers basic,standard
+sample_vault
 run vvr role add seg --tiers basic,standard,vip --own-clients-only
-DESK=$(issue_token "$V" desk vdesk)
-CRM=$(issue_token "$V" crm bob)
 SEG=$(issue_token "$V" seg nobody)
-[ -n "$DESK" ] && [ -n "$CRM" ] && [ -n "$SEG" ] || fatal "roles and tokens"
+[ -n "$SEG" ] || fatal "roles and tokens"
 
 # ---- 20 records: 10 VIP, 10 spread over the file
 vips=$(vvr list --tier vip --token "$DESK" | awk 'NR > 1 && NR <= 11 { print $1 }')

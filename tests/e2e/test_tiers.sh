@@ -2,17 +2,7 @@
 # test_tiers.sh - the value policy: show, set (re-tiering), pin, unpin;
 # promoted records get masked contacts, and demotion never unmasks them.
 . "$(dirname "$0")/lib.sh"
-need_sample
-
-V=$E2E_TMP/v
-new_vault "$V"
-import_sample "$V"
-vvr() { "$VIPVAULT" --vault "$V" "$@"; }
-run vvr role add desk --tiers basic,standard,vip
-run vvr role add crm --tiers basic,standard
-DESK=$(issue_token "$V" desk vdesk)
-CRM=$(issue_token "$V" crm bob)
-[ -n "$DESK" ] && [ -n "$CRM" ] || fatal "roles and tokens"
+sample_vault
 
 # vip_ids: the VIP ids the desk sees, one a line
 vip_ids() {
