@@ -325,9 +325,21 @@ test_find_by_blind_index(void **state)
 	assert_int_equal(vv_find_phone(s, "+79031234567", collect_fn, &c),
 	    VV_ERR_NOT_FOUND);
 	vv_session_free(&s);
-	/* The index is keyed: the stored value is not a plain hash. */
+	/* Every phone is indexed, as a 64-bit integer. */
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records WHERE "
-	    "length(phone_idx) = 16"), 5);
+	    "typeof(phone_idx) = 'integer'"), 5);
+	/* A collision (forced here by copying S2's index onto B1) is not
+	 * reported as a match where the reader can see the real value. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(tl_sql(t, "UPDATE records SET phone_idx = (SELECT "
+	    "phone_idx FROM records WHERE external_id = 'S2') WHERE "
+	    "external_id = 'B1'"), 0);
+	assert_int_equal(vv_session_open(t->v, t->crm, &s), VV_OK);
+	assert_int_equal(vv_find_phone(s, "+1-415-555-0101", collect_fn, &c),
+	    VV_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.ids[0], "S2");
+	vv_session_free(&s);
 }
 
 static void

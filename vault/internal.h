@@ -20,7 +20,7 @@
 
 #define VV_ID_LEN        16u	/* vault id, bytes */
 #define VV_KEY_LEN       32u
-#define VV_IDX_LEN       16u	/* blind index, bytes */
+#define VV_IDX_LEN       8u	/* blind index: a 64-bit integer */
 #define VV_ERRMSG_MAX    320u
 #define VV_NAME_MAX      64u	/* role, user, owner names */
 #define VV_EXTID_MAX     128u
@@ -282,8 +282,8 @@ struct vv_plain {
 	int tier;
 	int pinned;
 	struct vv_class_text cls[VV_CLASS_COUNT];
-	const uint8_t *phone_idx;	/* VV_IDX_LEN or NULL */
-	const uint8_t *email_idx;
+	const int64_t *phone_idx;	/* NULL: no phone */
+	const int64_t *email_idx;
 	/* Contacts already under dual control stay there whatever the
 	 * tier: an update seals them again in the VIP contact domain. */
 	int contacts_sealed;
@@ -311,8 +311,7 @@ int vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 void vv_writer_rotate(struct vv_writer *w);
 /* Blind index of a normalised value; kind is "phone" or "email". */
 enum vv_index_kind { VV_INDEX_PHONE = 0, VV_INDEX_EMAIL = 1 };
-void vv_blind_index(const vv_vault *v, int kind, const char *value,
-    uint8_t out[VV_IDX_LEN]);
+int64_t vv_blind_index(const vv_vault *v, int kind, const char *value);
 
 /* ------------------------------------------------------ record_read.c */
 

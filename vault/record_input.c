@@ -63,7 +63,7 @@ check_input(vv_vault *v, const vv_record_input *in, int64_t *since)
 struct contacts {
 	char phone[VV_PHONE_MAX];
 	char email[VV_EMAIL_MAX];
-	uint8_t pidx[VV_IDX_LEN], eidx[VV_IDX_LEN];
+	int64_t pidx, eidx;
 };
 
 static int
@@ -76,14 +76,14 @@ normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
 		    &why) != VV_OK)
 			return vv_fail(v, VV_ERR_INPUT, "phone: %s",
 			    why != NULL ? why : "not a phone number");
-		vv_blind_index(v, VV_INDEX_PHONE, c->phone, c->pidx);
+		c->pidx = vv_blind_index(v, VV_INDEX_PHONE, c->phone);
 	}
 	if (in->email != NULL && in->email[0] != '\0') {
 		if (vv_email_normalize(in->email, c->email, sizeof(c->email),
 		    &why) != VV_OK)
 			return vv_fail(v, VV_ERR_INPUT, "email: %s",
 			    why != NULL ? why : "not an e-mail address");
-		vv_blind_index(v, VV_INDEX_EMAIL, c->email, c->eidx);
+		c->eidx = vv_blind_index(v, VV_INDEX_EMAIL, c->email);
 	}
 	return VV_OK;
 }
@@ -114,8 +114,8 @@ vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
 	set_text(&p.cls[VV_CLASS_CONTACT], 2, in->address);
 	set_text(&p.cls[VV_CLASS_PROFILE], 0, in->notes);
 	set_text(&p.cls[VV_CLASS_PROFILE], 1, in->preferences);
-	p.phone_idx = c.phone[0] != '\0' ? c.pidx : NULL;
-	p.email_idx = c.email[0] != '\0' ? c.eidx : NULL;
+	p.phone_idx = c.phone[0] != '\0' ? &c.pidx : NULL;
+	p.email_idx = c.email[0] != '\0' ? &c.eidx : NULL;
 	r = vv_writer_store(v, w, &p);
 	if (r == VV_ERR_EXISTS) {
 		/* Known external id: update it under its own row id. */

@@ -52,11 +52,14 @@ retier_init(vv_vault *v, struct retier *rt)
 	    "r.email_idx FROM records r WHERE r.id = ?", &rt->row);
 }
 
-static const uint8_t *
-idx_col(sqlite3_stmt *st, int col)
+/* The blind index in column col, copied to *store; NULL if none. */
+static const int64_t *
+idx_col(sqlite3_stmt *st, int col, int64_t *store)
 {
-	return sqlite3_column_bytes(st, col) == VV_IDX_LEN ?
-	    sqlite3_column_blob(st, col) : NULL;
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+		return NULL;
+	*store = sqlite3_column_int64(st, col);
+	return store;
 }
 
 /* Opens every class of the current row of rt->row into p, with text in
@@ -106,6 +109,7 @@ retier_one(vv_vault *v, struct retier *rt, int64_t id, int tier, int pinned)
 	sqlite3_stmt *st = rt->row;
 	struct vv_plain p;
 	uint8_t *buf = NULL;
+	int64_t pidx = 0, eidx = 0;
 	size_t buflen = 0;
 	int r, rc;
 
@@ -132,8 +136,8 @@ retier_one(vv_vault *v, struct retier *rt, int64_t id, int tier, int pinned)
 	p.spend = sqlite3_column_int64(st, VV_COL_SPEND);
 	p.tier = tier;
 	p.pinned = pinned;
-	p.phone_idx = idx_col(st, VV_COL_MASKED + 1);
-	p.email_idx = idx_col(st, VV_COL_MASKED + 2);
+	p.phone_idx = idx_col(st, VV_COL_MASKED + 1, &pidx);
+	p.email_idx = idx_col(st, VV_COL_MASKED + 2, &eidx);
 	r = vv_writer_store(v, rt->w, &p);
 out:
 	(void)sqlite3_reset(st);

@@ -57,8 +57,8 @@ static const char migration_1[] =
 	"  client_since TEXT NOT NULL,"
 	"  tier INTEGER NOT NULL CHECK (tier BETWEEN 1 AND 3),"
 	"  pinned INTEGER NOT NULL DEFAULT 0,"
-	"  phone_idx BLOB,"
-	"  email_idx BLOB,"
+	"  phone_idx INTEGER,"
+	"  email_idx INTEGER,"
 	/* No foreign key to data_keys: it cost a lookup per write, and a
 	 * reader refuses a missing or foreign data key anyway. */
 	"  dk_main INTEGER NOT NULL,"

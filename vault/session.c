@@ -197,29 +197,53 @@ vv_list(vv_session *s, int tier, vv_record_fn *fn, void *arg)
 	return r;
 }
 
+/* Passes on only records whose value really is the one looked for,
+ * where the reader can see it: the blind index is 64 bits, so a
+ * collision is possible in principle (2^-64 per pair). */
+struct find_filter {
+	vv_record_fn *fn;
+	void *arg;
+	int field;
+	const char *normal;
+	size_t matched;
+};
+
 static int
-find(vv_session *s, const char *column, const char *kind,
-    const char *normal, vv_record_fn *fn, void *arg)
+find_filter(void *arg, const vv_record *r)
 {
+	struct find_filter *f = arg;
+	const char *val = vv_record_field(r, f->field);
+
+	if (!vv_record_masked(r, f->field) &&
+	    (val == NULL || strcmp(val, f->normal) != 0))
+		return 0;
+	f->matched++;
+	return f->fn(f->arg, r);
+}
+
+static int
+find(vv_session *s, int kind, const char *normal, vv_record_fn *fn,
+    void *arg)
+{
+	struct find_filter f = { fn, arg, kind == VV_INDEX_PHONE ?
+	    VV_FIELD_PHONE : VV_FIELD_EMAIL, normal, 0 };
 	vv_vault *v = s->v;
-	uint8_t idx[VV_IDX_LEN];
 	sqlite3_stmt *st = NULL;
-	char sql[256];
 	size_t seen = 0;
 	int r;
 
-	(void)snprintf(sql, sizeof(sql), "SELECT " VV_RECORD_COLUMNS
-	    " FROM records r WHERE r.%s = ? ORDER BY r.external_id", column);
-	if ((r = vv_prepare(v, sql, &st)) != VV_OK)
+	if ((r = vv_prepare(v, kind == VV_INDEX_PHONE ?
+	    "SELECT " VV_RECORD_COLUMNS " FROM records r WHERE "
+	    "r.phone_idx = ? ORDER BY r.external_id" :
+	    "SELECT " VV_RECORD_COLUMNS " FROM records r WHERE "
+	    "r.email_idx = ? ORDER BY r.external_id", &st)) != VV_OK)
 		return r;
-	vv_blind_index(v, strcmp(kind, "phone") == 0 ? VV_INDEX_PHONE :
-	    VV_INDEX_EMAIL, normal, idx);
-	(void)sqlite3_bind_blob(st, 1, idx, sizeof(idx), SQLITE_TRANSIENT);
-	r = walk(s, st, fn, arg, &seen);
+	(void)sqlite3_bind_int64(st, 1, vv_blind_index(v, kind, normal));
+	r = walk(s, st, find_filter, &f, &seen);
 	sqlite3_finalize(st);
-	if (r == VV_OK && seen == 0)
+	if (r == VV_OK && f.matched == 0)
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record with this %s",
-		    kind);
+		    kind == VV_INDEX_PHONE ? "phone" : "email");
 	return r;
 }
 
@@ -233,7 +257,7 @@ vv_find_phone(vv_session *s, const char *phone, vv_record_fn *fn, void *arg)
 	if (vv_phone_normalize(phone, normal, sizeof(normal), &why) != VV_OK)
 		return vv_fail(s->v, VV_ERR_INPUT, "phone: %s",
 		    why != NULL ? why : "not a phone number");
-	r = find(s, "phone_idx", "phone", normal, fn, arg);
+	r = find(s, VV_INDEX_PHONE, normal, fn, arg);
 	sodium_memzero(normal, sizeof(normal));
 	return r;
 }
@@ -248,7 +272,7 @@ vv_find_email(vv_session *s, const char *email, vv_record_fn *fn, void *arg)
 	if (vv_email_normalize(email, normal, sizeof(normal), &why) != VV_OK)
 		return vv_fail(s->v, VV_ERR_INPUT, "email: %s",
 		    why != NULL ? why : "not an e-mail address");
-	r = find(s, "email_idx", "email", normal, fn, arg);
+	r = find(s, VV_INDEX_EMAIL, normal, fn, arg);
 	sodium_memzero(normal, sizeof(normal));
 	return r;
 }
