@@ -136,6 +136,7 @@ policy_assign(struct cli *c, vv_policy *p, const char *arg)
 static int
 tiers_set(struct cli *c, vv_vault *v, int argc, char **argv)
 {
+	struct progress bar;
 	size_t changed = 0;
 	vv_policy p;
 	int i, r, rc;
@@ -146,7 +147,10 @@ tiers_set(struct cli *c, vv_vault *v, int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		if ((rc = policy_assign(c, &p, argv[i])) != VV_EXIT_OK)
 			return rc;
-	if ((r = vv_policy_set(v, &p, &changed)) != VV_OK)
+	progress_init(&bar, "re-tiering");
+	r = vv_policy_set_progress(v, &p, &changed, progress_update, &bar);
+	progress_done(&bar);
+	if (r != VV_OK)
 		return cli_fail(c, r, "%s; the policy is unchanged",
 		    vv_vault_errmsg(v));
 	if (c->json)

@@ -167,8 +167,14 @@ typedef struct vv_import_summary {
 	size_t per_tier[4];        /* indexed by vv_tier */
 } vv_import_summary;
 
-/* Called now and then during an import with bytes consumed so far. */
+/* Called now and then during long work (an import: bytes read so far of
+ * the file's size; a re-tiering: records done of those to move). */
 typedef void vv_progress_fn(void *arg, uint64_t done, uint64_t total);
+
+/* vv_policy_set, reporting progress through progress(arg, ...) when it
+ * is not NULL. */
+int vv_policy_set_progress(vv_vault *v, const vv_policy *p, size_t *changed,
+    vv_progress_fn *progress, void *arg);
 
 /*
  * Imports an RFC 4180 CSV file (header row, UTF-8, CRLF or LF).  All or

@@ -49,6 +49,17 @@ test_policy_evaluation(void **state)
 	assert_int_equal(vv_parse_date("24-01-01"), -1);
 }
 
+static uint64_t last_done, last_total;
+
+static void
+note_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	assert_true(done <= total);
+	last_done = done;
+	last_total = total;
+}
+
 static void
 test_policy_persisted(void **state)
 {
@@ -58,8 +69,12 @@ test_policy_persisted(void **state)
 
 	vv_policy_default(&p);
 	p.standard_min_spend = 1600000;		/* S2 (15000) drops to basic */
-	assert_int_equal(vv_policy_set(t->v, &p, &changed), VV_OK);
+	last_done = last_total = 0;
+	assert_int_equal(vv_policy_set_progress(t->v, &p, &changed,
+	    note_progress, NULL), VV_OK);
 	assert_int_equal(changed, 1);
+	assert_int_equal(last_done, 1);
+	assert_int_equal(last_total, 1);
 	assert_counts(t, 2, 1, 2);
 	assert_int_equal(tl_vault_reopen(t), 0);
 	assert_int_equal(vv_policy_get(t->v, &q), VV_OK);

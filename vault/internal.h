@@ -275,6 +275,7 @@ int vv_policy_store(vv_vault *v, const vv_policy *p);
 struct vv_plain {
 	int64_t id;		/* the row id, chosen for new records */
 	int exists;		/* an update of an existing row */
+	int reseal;		/* only tier and ciphertexts change */
 	const char *external_id;
 	const char *owner;
 	const char *client_since;

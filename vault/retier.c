@@ -130,6 +130,7 @@ retier_one(vv_vault *v, struct retier *rt, int64_t id, int tier, int pinned)
 		goto out;
 	p.id = id;
 	p.exists = 1;
+	p.reseal = 1;
 	p.external_id = (const char *)sqlite3_column_text(st, VV_COL_EXTID);
 	p.owner = (const char *)sqlite3_column_text(st, VV_COL_OWNER);
 	p.client_since = (const char *)sqlite3_column_text(st, VV_COL_SINCE);
@@ -198,6 +199,13 @@ out:
 int
 vv_policy_set(vv_vault *v, const vv_policy *p, size_t *changed)
 {
+	return vv_policy_set_progress(v, p, changed, NULL, NULL);
+}
+
+int
+vv_policy_set_progress(vv_vault *v, const vv_policy *p, size_t *changed,
+    vv_progress_fn *progress, void *arg)
+{
 	vv_policy old = v->policy;
 	struct retier rt;
 	int64_t *ids = NULL;
@@ -212,9 +220,14 @@ vv_policy_set(vv_vault *v, const vv_policy *p, size_t *changed)
 	    (r = collect_moves(v, p, &ids, &tiers, &n)) != VV_OK ||
 	    (n > 0 && (r = retier_init(v, &rt)) != VV_OK))
 		goto fail;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((r = retier_one(v, &rt, ids[i], tiers[i], 0)) != VV_OK)
 			goto fail;
+		if (progress != NULL && (i & 255) == 255)
+			progress(arg, i + 1, n);
+	}
+	if (progress != NULL && n > 0)
+		progress(arg, n, n);
 	retier_free(&rt);
 	if ((r = vv_store_commit(v)) != VV_OK)
 		goto fail;
