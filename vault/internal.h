@@ -112,7 +112,6 @@ int vv_years_since(int64_t since_days, int64_t today_days);
 int64_t vv_today(void);
 void vv_put_be32(uint8_t *p, uint32_t v);
 void vv_put_be64(uint8_t *p, uint64_t v);
-uint32_t vv_get_be32(const uint8_t *p);
 int vv_valid_name(const char *s);
 /* Removes a directory tree (best effort; used to undo a failed create). */
 void vv_rmtree(const char *path);
@@ -334,9 +333,6 @@ enum vv_record_col {
 	VV_COL_IDENTITY, VV_COL_CONTACT, VV_COL_PROFILE, VV_COL_MASKED
 };
 
-/* Whether a record's contacts are sealed under the VIP contact domain. */
-int vv_record_contacts_sealed(const vv_record *r);
-int64_t vv_record_id(const vv_record *r);
 
 /* ----------------------------------------------------------- token.c */
 

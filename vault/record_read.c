@@ -21,7 +21,6 @@ struct vv_record {
 	int64_t spend;
 	int tier;
 	int pinned;
-	int contacts_sealed;
 	const char *field[VV_FIELD_COUNT];
 	int masked[VV_FIELD_COUNT];
 	uint8_t *text;		/* every string above points in here */
@@ -151,7 +150,6 @@ open_contacts(vv_vault *v, struct vv_keys *k, vv_record *rec,
 	}
 	if (r != VV_ERR_SEALED)
 		return r;
-	rec->contacts_sealed = 1;
 	if ((r = vv_open_class(v, k, st, VV_CLASS_MASKED, main, at,
 	    &t)) != VV_OK)
 		return r;
@@ -210,18 +208,6 @@ vv_record_from_row(vv_vault *v, struct vv_keys *k, sqlite3_stmt *st,
 fail:
 	vv_record_free(&rec);
 	return r;
-}
-
-int64_t
-vv_record_id(const vv_record *r)
-{
-	return r->id;
-}
-
-int
-vv_record_contacts_sealed(const vv_record *r)
-{
-	return r->contacts_sealed;
 }
 
 const char *

@@ -54,13 +54,6 @@ vv_put_be64(uint8_t *p, uint64_t v)
 	vv_put_be32(p + 4, (uint32_t)v);
 }
 
-uint32_t
-vv_get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 char *
 vv_path(const char *dir, const char *name)
 {
