@@ -144,7 +144,8 @@ VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	   --errors-for-leak-kinds=definite,indirect \
 	   --show-leak-kinds=definite,indirect \
 	   --suppressions=$(abspath tests/valgrind.supp)
-INTEGRATION = test_p11 test_p11_keys test_vault test_records test_tiers
+INTEGRATION = test_p11 test_p11_keys test_vault test_records test_tiers \
+	      test_failures
 valgrind: $(INTEGRATION:%=$(BUILD)/tests/%)
 	$(Q)fail=0; for t in $^; do \
 	  echo "== valgrind $$t"; $(VALGRIND) $$t || \

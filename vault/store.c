@@ -207,7 +207,13 @@ vv_store_begin(vv_vault *v)
 int
 vv_store_commit(vv_vault *v)
 {
-	return vv_exec(v, "COMMIT");
+	int rc = sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL);
+
+	/* A failed COMMIT (a full disk) leaves the transaction open: the
+	 * caller rolls it back. */
+	if (rc != SQLITE_OK)
+		return vv_fail_db(v, rc, "committing the change");
+	return VV_OK;
 }
 
 void

@@ -1,0 +1,91 @@
+/*
+ * test_failures.c - what happens when the disk fills up in the middle of
+ * a write: the write fails with a clear error and the vault is exactly as
+ * it was.  A full disk is simulated with RLIMIT_FSIZE in a child process
+ * (SIGXFSZ ignored, so write(2) fails with EFBIG as on a full disk).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testlib.h"
+#include "vault/internal.h"
+
+/* Runs in a child: imports the 10k sample with file writes capped just
+ * above the current database size.  Exit status: the vv_err. */
+static int
+import_with_full_disk(const char *dir)
+{
+	struct rlimit rl;
+	struct stat st;
+	vv_vault *v = NULL;
+	char msg[256], *db;
+	int r;
+
+	if (vv_global_init() != VV_OK ||
+	    vv_vault_open(&v, dir, msg, sizeof(msg)) != VV_OK)
+		return 100;
+	if ((db = tl_join(dir, "vault.db")) == NULL || stat(db, &st) != 0)
+		return 101;
+	free(db);
+	(void)signal(SIGXFSZ, SIG_IGN);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)st.st_size + 65536;
+	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+		return 102;
+	r = vv_import_csv(v, "tests/data/clients-10k.csv", NULL, NULL, NULL);
+	if (r != VV_OK)
+		fprintf(stderr, "child: %s\n", vv_vault_errmsg(v));
+	vv_vault_free(&v);
+	return r;
+}
+
+static void
+test_disk_full_during_import(void **state)
+{
+	struct tl_vault *t = *state;
+	vv_record *r = NULL;
+	pid_t pid;
+	int status = 0;
+
+	vv_vault_free(&t->v);	/* the child opens its own handle */
+	if ((pid = fork()) == 0)
+		_exit(import_with_full_disk(t->dir));
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	/* A file error (or the database's report of it), never success. */
+	assert_true(WEXITSTATUS(status) == VV_ERR_IO ||
+	    WEXITSTATUS(status) == VV_ERR_DB);
+	/* Nothing of the import landed and the vault still works. */
+	assert_int_equal(tl_vault_reopen(t), 0);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records"), 5);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_OK);
+	vv_record_free(&r);
+	assert_int_equal(vv_import_csv(t->v, "tests/data/clients-10k.csv",
+	    NULL, NULL, NULL), VV_OK);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records"), 10005);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_disk_full_during_import,
+		    tl_setup_vault, tl_teardown_vault),
+	};
+
+	if (vv_global_init() != VV_OK)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
