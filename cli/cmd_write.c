@@ -197,17 +197,39 @@ cmd_add(struct cli *c, int argc, char **argv)
 	memset(&in, 0, sizeof(in));
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'i': in.external_id = optarg; break;
-		case 'n': in.name = optarg; break;
-		case 'o': in.owner = optarg; break;
-		case 's': spend = optarg; break;
-		case 'S': in.client_since = optarg; break;
-		case 'p': in.phone = optarg; break;
-		case 'e': in.email = optarg; break;
-		case 'a': in.address = optarg; break;
-		case 'N': in.notes = optarg; break;
-		case 'P': in.preferences = optarg; break;
-		case 'j': c->json = 1; break;
+		case 'i':
+			in.external_id = optarg;
+			break;
+		case 'n':
+			in.name = optarg;
+			break;
+		case 'o':
+			in.owner = optarg;
+			break;
+		case 's':
+			spend = optarg;
+			break;
+		case 'S':
+			in.client_since = optarg;
+			break;
+		case 'p':
+			in.phone = optarg;
+			break;
+		case 'e':
+			in.email = optarg;
+			break;
+		case 'a':
+			in.address = optarg;
+			break;
+		case 'N':
+			in.notes = optarg;
+			break;
+		case 'P':
+			in.preferences = optarg;
+			break;
+		case 'j':
+			c->json = 1;
+			break;
 		case 'h':
 			(void)fputs(add_help, stdout);
 			return VV_EXIT_OK;
