@@ -30,41 +30,17 @@ extern char **environ;
 #define LABEL TL_P11_LABEL
 #define URI_MAX TL_P11_URI_MAX
 
-static struct tl_p11 g;
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tl_p11_setup(&g);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	tl_p11_teardown(&g);
-	return 0;
-}
-
-/* Frees what a test left open and selects the group's token again. */
-static int
-close_handles(void **state)
-{
-	(void)state;
-	return tl_p11_close(&g);
-}
-
-/* Opens uri expecting err; returns the message in g.errmsg. */
+/* Opens uri expecting err; returns the message in tl_p11_g.errmsg. */
 static void
 open_fails(const char *uri, int err)
 {
-	vv_p11 *p = (vv_p11 *)&g;	/* must be reset to NULL */
+	vv_p11 *p = (vv_p11 *)&tl_p11_g;	/* must be reset to NULL */
 
-	assert_int_equal(vv_p11_open(&p, uri, g.errmsg, sizeof(g.errmsg)),
-	    err);
+	assert_int_equal(vv_p11_open(&p, uri, tl_p11_g.errmsg,
+	    sizeof(tl_p11_g.errmsg)), err);
 	assert_null(p);
-	assert_true(g.errmsg[0] != '\0');
+	assert_true(tl_p11_g.errmsg[0] != '\0');
 }
 
 /* The URI of the test token with another pin-source or module. */
@@ -81,7 +57,7 @@ uri_with(char *out, size_t len, const char *token, const char *module,
 static char *
 read_pin(void)
 {
-	char *path = tl_join(g.hsm, "user.pin");
+	char *path = tl_join(tl_p11_g.hsm, "user.pin");
 	char *pin = tl_read_file(path, NULL);
 
 	free(path);
@@ -92,14 +68,14 @@ read_pin(void)
 static void
 test_dev_files(void **state)
 {
-	char *conf = tl_join(g.hsm, "softhsm2.conf");
-	char *pinpath = tl_join(g.hsm, "user.pin");
+	char *conf = tl_join(tl_p11_g.hsm, "softhsm2.conf");
+	char *pinpath = tl_join(tl_p11_g.hsm, "user.pin");
 	char *text, *pin, *want, uri2[URI_MAX];
 	struct stat st;
 	size_t len, i;
 
 	(void)state;
-	assert_int_equal(stat(g.hsm, &st), 0);
+	assert_int_equal(stat(tl_p11_g.hsm, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	assert_int_equal(stat(pinpath, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
@@ -110,28 +86,28 @@ test_dev_files(void **state)
 	for (i = 0; i < len; i++)
 		assert_non_null(strchr("0123456789abcdef", pin[i]));
 	/* The PIN is in user.pin only: not in the token, URI or env. */
-	assert_int_equal(tl_dir_contains(g.hsm, pin, len, "user.pin"), 0);
-	assert_null(strstr(g.uri, pin));
+	assert_int_equal(tl_dir_contains(tl_p11_g.hsm, pin, len, "user.pin"), 0);
+	assert_null(strstr(tl_p11_g.uri, pin));
 	for (i = 0; environ[i] != NULL; i++)
 		assert_null(strstr(environ[i], pin));
 	text = tl_read_file(conf, NULL);
 	assert_non_null(text);
 	assert_true(asprintf(&want, "directories.tokendir = %s/tokens\n",
-	    g.hsm) > 0);
+	    tl_p11_g.hsm) > 0);
 	assert_non_null(strstr(text, want));
 	assert_non_null(strstr(text, "objectstore.backend = file\n"));
 	assert_non_null(strstr(text, "log.level = ERROR\n"));
 	assert_string_equal(getenv("SOFTHSM2_CONF"), conf);
 	free(want);
 	assert_true(asprintf(&want, "pkcs11:token=" LABEL "?module-path=%s"
-	    "&pin-source=file:%s", g.module, pinpath) > 0);
-	assert_string_equal(g.uri, want);
-	assert_int_equal(vv_softhsm_dev_uri(g.hsm, LABEL, uri2,
+	    "&pin-source=file:%s", tl_p11_g.module, pinpath) > 0);
+	assert_string_equal(tl_p11_g.uri, want);
+	assert_int_equal(vv_softhsm_dev_uri(tl_p11_g.hsm, LABEL, uri2,
 	    sizeof(uri2)), VV_OK);
-	assert_string_equal(uri2, g.uri);
+	assert_string_equal(uri2, tl_p11_g.uri);
 	/* An existing directory is never reused. */
-	assert_int_equal(vv_softhsm_dev_create(g.hsm, LABEL, uri2,
-	    sizeof(uri2), g.errmsg, sizeof(g.errmsg)), VV_ERR_EXISTS);
+	assert_int_equal(vv_softhsm_dev_create(tl_p11_g.hsm, LABEL, uri2,
+	    sizeof(uri2), tl_p11_g.errmsg, sizeof(tl_p11_g.errmsg)), VV_ERR_EXISTS);
 	free(want);
 	free(text);
 	free(pin);
@@ -142,7 +118,7 @@ test_dev_files(void **state)
 static void
 test_dev_uri_encoding(void **state)
 {
-	char *dir = tl_join(g.dir, "odd dir%"), *conf;
+	char *dir = tl_join(tl_p11_g.dir, "odd dir%"), *conf;
 	char uri[URI_MAX], want[URI_MAX];
 
 	(void)state;
@@ -155,7 +131,7 @@ test_dev_uri_encoding(void **state)
 	    VV_OK);
 	(void)snprintf(want, sizeof(want), "pkcs11:token=a%%20b%%2Fc"
 	    "?module-path=%s&pin-source=file:%s/odd%%20dir%%25/user.pin",
-	    g.module, g.dir);
+	    tl_p11_g.module, tl_p11_g.dir);
 	assert_string_equal(uri, want);
 	assert_string_equal(getenv("SOFTHSM2_CONF"), conf);
 	assert_int_equal(vv_softhsm_dev_uri(dir, "x", uri, 20),
@@ -163,7 +139,7 @@ test_dev_uri_encoding(void **state)
 	assert_int_equal(vv_softhsm_dev_uri(dir, "", uri, sizeof(uri)),
 	    VV_ERR_INVALID);
 	/* Back to the group's token for the other tests. */
-	assert_int_equal(vv_softhsm_dev_uri(g.hsm, LABEL, uri, sizeof(uri)),
+	assert_int_equal(vv_softhsm_dev_uri(tl_p11_g.hsm, LABEL, uri, sizeof(uri)),
 	    VV_OK);
 	tl_rmrf(dir);
 	free(conf);
@@ -173,17 +149,17 @@ test_dev_uri_encoding(void **state)
 static void
 test_wrong_pin(void **state)
 {
-	char *bad = tl_join(g.dir, "wrong.pin"), *pin = read_pin();
+	char *bad = tl_join(tl_p11_g.dir, "wrong.pin"), *pin = read_pin();
 	char uri[URI_MAX];
 
 	(void)state;
 	assert_int_equal(tl_write_file(bad, "00000000000000000000000000000000\n",
 	    33), 0);
-	uri_with(uri, sizeof(uri), LABEL, g.module, bad);
+	uri_with(uri, sizeof(uri), LABEL, tl_p11_g.module, bad);
 	open_fails(uri, VV_ERR_HSM);
-	assert_non_null(strstr(g.errmsg, "CKR_PIN_INCORRECT"));
-	assert_null(strstr(g.errmsg, "0000000000"));
-	assert_null(strstr(g.errmsg, pin));
+	assert_non_null(strstr(tl_p11_g.errmsg, "CKR_PIN_INCORRECT"));
+	assert_null(strstr(tl_p11_g.errmsg, "0000000000"));
+	assert_null(strstr(tl_p11_g.errmsg, pin));
 	free(bad);
 	free(pin);
 }
@@ -191,25 +167,25 @@ test_wrong_pin(void **state)
 static void
 test_pin_files(void **state)
 {
-	char *missing = tl_join(g.dir, "no-such.pin");
-	char *empty = tl_join(g.dir, "empty.pin");
-	char *crlf = tl_join(g.dir, "crlf.pin"), *pin = read_pin(), *text;
+	char *missing = tl_join(tl_p11_g.dir, "no-such.pin");
+	char *empty = tl_join(tl_p11_g.dir, "empty.pin");
+	char *crlf = tl_join(tl_p11_g.dir, "crlf.pin"), *pin = read_pin(), *text;
 	char uri[URI_MAX];
 
 	(void)state;
 	/* A trailing newline, as an editor leaves it, is not the PIN's. */
 	assert_true(asprintf(&text, "%s\r\n", pin) > 0);
 	assert_int_equal(tl_write_file(crlf, text, strlen(text)), 0);
-	uri_with(uri, sizeof(uri), LABEL, g.module, crlf);
-	g.p = tl_p11_open_ok(uri);
-	vv_p11_free(&g.p);
-	uri_with(uri, sizeof(uri), LABEL, g.module, missing);
+	uri_with(uri, sizeof(uri), LABEL, tl_p11_g.module, crlf);
+	tl_p11_g.p = tl_p11_open_ok(uri);
+	vv_p11_free(&tl_p11_g.p);
+	uri_with(uri, sizeof(uri), LABEL, tl_p11_g.module, missing);
 	open_fails(uri, VV_ERR_IO);
-	assert_non_null(strstr(g.errmsg, "no-such.pin"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "no-such.pin"));
 	assert_int_equal(tl_write_file(empty, "\n", 1), 0);
-	uri_with(uri, sizeof(uri), LABEL, g.module, empty);
+	uri_with(uri, sizeof(uri), LABEL, tl_p11_g.module, empty);
 	open_fails(uri, VV_ERR_IO);
-	uri_with(uri, sizeof(uri), LABEL, g.module, g.dir);
+	uri_with(uri, sizeof(uri), LABEL, tl_p11_g.module, tl_p11_g.dir);
 	open_fails(uri, VV_ERR_IO);
 	free(missing);
 	free(empty);
@@ -221,13 +197,13 @@ test_pin_files(void **state)
 static void
 test_missing_module(void **state)
 {
-	char *pinpath = tl_join(g.hsm, "user.pin");
+	char *pinpath = tl_join(tl_p11_g.hsm, "user.pin");
 	char uri[URI_MAX];
 
 	(void)state;
 	uri_with(uri, sizeof(uri), LABEL, "/nonexistent/libnope.so", pinpath);
 	open_fails(uri, VV_ERR_HSM);
-	assert_non_null(strstr(g.errmsg, "/nonexistent/libnope.so"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "/nonexistent/libnope.so"));
 	/* A file that is no PKCS#11 module. */
 	uri_with(uri, sizeof(uri), LABEL, pinpath, pinpath);
 	open_fails(uri, VV_ERR_HSM);
@@ -237,16 +213,16 @@ test_missing_module(void **state)
 static void
 test_no_token(void **state)
 {
-	char *pinpath = tl_join(g.hsm, "user.pin");
+	char *pinpath = tl_join(tl_p11_g.hsm, "user.pin");
 	char uri[URI_MAX];
 
 	(void)state;
-	uri_with(uri, sizeof(uri), "no-such-token", g.module, pinpath);
+	uri_with(uri, sizeof(uri), "no-such-token", tl_p11_g.module, pinpath);
 	open_fails(uri, VV_ERR_HSM);
-	assert_non_null(strstr(g.errmsg, "no token matches"));
-	assert_non_null(strstr(g.errmsg, "no-such-token"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "no token matches"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "no-such-token"));
 	/* A label that only starts like ours does not match either. */
-	uri_with(uri, sizeof(uri), "vv-tes", g.module, pinpath);
+	uri_with(uri, sizeof(uri), "vv-tes", tl_p11_g.module, pinpath);
 	open_fails(uri, VV_ERR_HSM);
 	free(pinpath);
 }
@@ -258,26 +234,26 @@ test_bad_uris(void **state)
 
 	(void)state;
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
-	    "?module-path=%s&pin-value=12345678", g.module);
+	    "?module-path=%s&pin-value=12345678", tl_p11_g.module);
 	open_fails(uri, VV_ERR_INVALID);
-	assert_non_null(strstr(g.errmsg, "pin-value"));
-	assert_null(strstr(g.errmsg, "12345678"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "pin-value"));
+	assert_null(strstr(tl_p11_g.errmsg, "12345678"));
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
 	    ";pin-value=12345678?module-path=%s&pin-source=file:%s/user.pin",
-	    g.module, g.hsm);
+	    tl_p11_g.module, tl_p11_g.hsm);
 	open_fails(uri, VV_ERR_INVALID);
-	assert_null(strstr(g.errmsg, "12345678"));
+	assert_null(strstr(tl_p11_g.errmsg, "12345678"));
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
-	    "?module-path=%s", g.module);
+	    "?module-path=%s", tl_p11_g.module);
 	open_fails(uri, VV_ERR_INVALID);
-	assert_non_null(strstr(g.errmsg, "pin-source"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "pin-source"));
 	open_fails("https://example.com/", VV_ERR_INVALID);
 	open_fails("pkcs11:token", VV_ERR_INVALID);
 	open_fails("pkcs11:token=" LABEL ";frobnicate=1?pin-source=file:/x",
 	    VV_ERR_INVALID);
 	open_fails(NULL, VV_ERR_INVALID);
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
-	    "?module-path=%s&pin-source=%%7Cfoo", g.module);
+	    "?module-path=%s&pin-source=%%7Cfoo", tl_p11_g.module);
 	open_fails(uri, VV_ERR_INVALID);
 }
 
@@ -285,7 +261,7 @@ test_bad_uris(void **state)
 static void
 add_token(const char *label)
 {
-	CK_FUNCTION_LIST *f = p11_kit_module_load(g.module,
+	CK_FUNCTION_LIST *f = p11_kit_module_load(tl_p11_g.module,
 	    P11_KIT_MODULE_UNMANAGED);
 	CK_SLOT_ID slots[16];
 	CK_ULONG n = 16, i;
@@ -320,25 +296,26 @@ test_token_matching(void **state)
 	add_token("vv-other");
 	/* Two tokens and a URI that does not say which. */
 	(void)snprintf(uri, sizeof(uri), "pkcs11:?module-path=%s"
-	    "&pin-source=file:%s/user.pin", g.module, g.hsm);
+	    "&pin-source=file:%s/user.pin", tl_p11_g.module, tl_p11_g.hsm);
 	open_fails(uri, VV_ERR_HSM);
-	assert_non_null(strstr(g.errmsg, "2 tokens match"));
-	assert_non_null(strstr(g.errmsg, "(any)"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "2 tokens match"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "(any)"));
 	(void)snprintf(uri, sizeof(uri), "pkcs11:model=SoftHSM%%20v2;"
 	    "token=" LABEL "?module-path=%s&pin-source=file:%s/user.pin",
-	    g.module, g.hsm);
-	g.p = tl_p11_open_ok(uri);
-	vv_p11_free(&g.p);
+	    tl_p11_g.module, tl_p11_g.hsm);
+	tl_p11_g.p = tl_p11_open_ok(uri);
+	vv_p11_free(&tl_p11_g.p);
 	(void)snprintf(uri, sizeof(uri), "pkcs11:library-manufacturer=Nobody;"
 	    "token=" LABEL "?module-path=%s&pin-source=file:%s/user.pin",
-	    g.module, g.hsm);
+	    tl_p11_g.module, tl_p11_g.hsm);
 	open_fails(uri, VV_ERR_HSM);
-	assert_non_null(strstr(g.errmsg, "no token matches"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "no token matches"));
 	/* vv-other has no user PIN yet. */
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=vv-other"
-	    "?module-path=%s&pin-source=file:%s/user.pin", g.module, g.hsm);
+	    "?module-path=%s&pin-source=file:%s/user.pin", tl_p11_g.module,
+	    tl_p11_g.hsm);
 	open_fails(uri, VV_ERR_HSM);
-	assert_non_null(strstr(g.errmsg, "C_Login"));
+	assert_non_null(strstr(tl_p11_g.errmsg, "C_Login"));
 }
 
 /* No module-path: the token is found among p11-kit's registered modules. */
@@ -350,52 +327,52 @@ test_registered_modules(void **state)
 
 	(void)state;
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
-	    "?pin-source=file:%s/user.pin", g.hsm);
-	p = g.p = tl_p11_open_ok(uri);
+	    "?pin-source=file:%s/user.pin", tl_p11_g.hsm);
+	p = tl_p11_g.p = tl_p11_open_ok(uri);
 	assert_int_equal(vv_p11_key_generate(p, "reg"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
-	    "?module-name=softhsm2&pin-source=file:%s/user.pin", g.hsm);
-	p = g.p = tl_p11_open_ok(uri);
+	    "?module-name=softhsm2&pin-source=file:%s/user.pin", tl_p11_g.hsm);
+	p = tl_p11_g.p = tl_p11_open_ok(uri);
 	assert_int_equal(vv_p11_key_exists(p, "reg"), VV_OK);
 	assert_int_equal(vv_p11_key_destroy(p, "reg"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 	(void)snprintf(uri, sizeof(uri), "pkcs11:token=" LABEL
-	    "?module-name=nosuchmodule&pin-source=file:%s/user.pin", g.hsm);
+	    "?module-name=nosuchmodule&pin-source=file:%s/user.pin", tl_p11_g.hsm);
 	open_fails(uri, VV_ERR_HSM);
 }
 
 static void
 test_second_token(void **state)
 {
-	char *dir2 = tl_join(g.dir, "hsm2"), uri2[URI_MAX], uri1[URI_MAX];
+	char *dir2 = tl_join(tl_p11_g.dir, "hsm2"), uri2[URI_MAX], uri1[URI_MAX];
 	vv_p11 *p, *q;
 
 	(void)state;
-	p = g.p = tl_p11_open_ok(g.uri);
+	p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	assert_int_equal(vv_p11_key_generate(p, "first"), VV_OK);
 	/* While SoftHSM2 runs with the first config, a second is refused. */
 	assert_int_equal(vv_softhsm_dev_create(dir2, "vv-second", uri2,
-	    sizeof(uri2), g.errmsg, sizeof(g.errmsg)), VV_ERR_HSM);
+	    sizeof(uri2), tl_p11_g.errmsg, sizeof(tl_p11_g.errmsg)), VV_ERR_HSM);
 	assert_int_equal(access(dir2, F_OK), -1);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 	assert_int_equal(vv_softhsm_dev_create(dir2, "vv-second", uri2,
-	    sizeof(uri2), g.errmsg, sizeof(g.errmsg)), VV_OK);
-	q = g.q = tl_p11_open_ok(uri2);
+	    sizeof(uri2), tl_p11_g.errmsg, sizeof(tl_p11_g.errmsg)), VV_OK);
+	q = tl_p11_g.q = tl_p11_open_ok(uri2);
 	assert_int_equal(vv_p11_key_exists(q, "first"), VV_ERR_NOT_FOUND);
 	assert_int_equal(vv_p11_key_generate(q, "second"), VV_OK);
-	vv_p11_free(&g.q);
+	vv_p11_free(&tl_p11_g.q);
 	/* The first token is not visible under the second's config... */
-	open_fails(g.uri, VV_ERR_HSM);
-	assert_non_null(strstr(g.errmsg, "no token matches"));
+	open_fails(tl_p11_g.uri, VV_ERR_HSM);
+	assert_non_null(strstr(tl_p11_g.errmsg, "no token matches"));
 	/* ...and is back once its config is selected again. */
-	assert_int_equal(vv_softhsm_dev_uri(g.hsm, LABEL, uri1, sizeof(uri1)),
+	assert_int_equal(vv_softhsm_dev_uri(tl_p11_g.hsm, LABEL, uri1, sizeof(uri1)),
 	    VV_OK);
-	assert_string_equal(uri1, g.uri);
-	p = g.p = tl_p11_open_ok(g.uri);
+	assert_string_equal(uri1, tl_p11_g.uri);
+	p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	assert_int_equal(vv_p11_key_exists(p, "second"), VV_ERR_NOT_FOUND);
 	assert_int_equal(vv_p11_key_destroy(p, "first"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 	tl_rmrf(dir2);
 	free(dir2);
 }
@@ -404,17 +381,28 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_dev_files, close_handles),
-		cmocka_unit_test_teardown(test_dev_uri_encoding, close_handles),
-		cmocka_unit_test_teardown(test_wrong_pin, close_handles),
-		cmocka_unit_test_teardown(test_pin_files, close_handles),
-		cmocka_unit_test_teardown(test_missing_module, close_handles),
-		cmocka_unit_test_teardown(test_no_token, close_handles),
-		cmocka_unit_test_teardown(test_bad_uris, close_handles),
-		cmocka_unit_test_teardown(test_token_matching, close_handles),
-		cmocka_unit_test_teardown(test_registered_modules, close_handles),
-		cmocka_unit_test_teardown(test_second_token, close_handles),
+		cmocka_unit_test_teardown(test_dev_files,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_dev_uri_encoding,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_wrong_pin,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_pin_files,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_missing_module,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_no_token,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_bad_uris,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_token_matching,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_registered_modules,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_second_token,
+		    tl_p11_close_handles),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tl_p11_group_setup,
+	    tl_p11_group_teardown);
 }

@@ -27,36 +27,12 @@
 #include "hsm/p11.h"
 #include "testlib.h"
 
-static struct tl_p11 g;
 static char *self;	/* this program, for a second process */
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return tl_p11_setup(&g);
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	tl_p11_teardown(&g);
-	return 0;
-}
-
-/* Frees what a test left open and selects the group's token again. */
-static int
-close_handles(void **state)
-{
-	(void)state;
-	return tl_p11_close(&g);
-}
 
 static void
 test_key_lifecycle(void **state)
 {
-	vv_p11 *p = g.p = tl_p11_open_ok(g.uri);
+	vv_p11 *p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	char big[VV_P11_LABEL_MAX + 1];
 
 	(void)state;
@@ -76,9 +52,9 @@ test_key_lifecycle(void **state)
 	big[VV_P11_LABEL_MAX - 1] = '\0';
 	assert_int_equal(vv_p11_key_generate(p, big), VV_OK);
 	assert_int_equal(vv_p11_key_destroy(p, big), VV_OK);
-	vv_p11_free(&g.p);
-	assert_null(g.p);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
+	assert_null(tl_p11_g.p);
+	vv_p11_free(&tl_p11_g.p);
 }
 
 static void
@@ -122,7 +98,7 @@ roundtrip(vv_p11 *p, size_t len)
 static void
 test_seal_roundtrip(void **state)
 {
-	vv_p11 *p = g.p = tl_p11_open_ok(g.uri);
+	vv_p11 *p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	uint8_t blob[64], out[8];
 	size_t n, olen;
 
@@ -141,7 +117,7 @@ test_seal_roundtrip(void **state)
 	assert_int_equal(vv_p11_seal(p, "missing", NULL, 0,
 	    (const uint8_t *)"x", 1, blob, &n), VV_ERR_NOT_FOUND);
 	assert_int_equal(vv_p11_key_destroy(p, "rt"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 }
 
 /* Unseals blob expecting VV_ERR_INTEGRITY and a wiped output. */
@@ -167,7 +143,7 @@ test_integrity(void **state)
 {
 	static const uint8_t aad[] = "record 42";
 	static const uint8_t pt[32] = "thirty-two bytes of plaintext..";
-	vv_p11 *p = g.p = tl_p11_open_ok(g.uri);
+	vv_p11 *p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	uint8_t blob[32 + VV_P11_OVERHEAD], bad[sizeof(blob)];
 	size_t n, i, spots[] = { 0, VV_P11_IV_LEN - 1, VV_P11_IV_LEN,
 	    VV_P11_IV_LEN + 31, VV_P11_IV_LEN + 32, sizeof(blob) - 1 };
@@ -202,7 +178,7 @@ test_integrity(void **state)
 	assert_memory_equal(bad, pt, sizeof(pt));
 	assert_int_equal(vv_p11_key_destroy(p, "int"), VV_OK);
 	assert_int_equal(vv_p11_key_destroy(p, "int2"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 }
 
 static CK_OBJECT_HANDLE
@@ -223,7 +199,7 @@ find_key(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *label)
 static void
 test_nonextractable(void **state)
 {
-	vv_p11 *p = g.p = tl_p11_open_ok(g.uri);
+	vv_p11 *p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	CK_FUNCTION_LIST *f = vv_p11_module(p);
 	CK_SESSION_HANDLE s = vv_p11_session(p);
 	CK_OBJECT_HANDLE h;
@@ -262,7 +238,7 @@ test_nonextractable(void **state)
 	assert_int_equal(f->C_GetAttributeValue(s, h, &v, 1),
 	    CKR_ATTRIBUTE_SENSITIVE);
 	assert_int_equal(vv_p11_key_destroy(p, "nx"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 }
 
 static void
@@ -270,7 +246,7 @@ test_reopen(void **state)
 {
 	static const uint8_t msg[] = "kept across handles";
 	uint8_t blob[sizeof(msg) + VV_P11_OVERHEAD], out[sizeof(msg)];
-	vv_p11 *p = g.p = tl_p11_open_ok(g.uri), *q;
+	vv_p11 *p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri), *q;
 	size_t n, olen;
 
 	(void)state;
@@ -278,18 +254,18 @@ test_reopen(void **state)
 	assert_int_equal(vv_p11_seal(p, "re", NULL, 0, msg, sizeof(msg), blob,
 	    &n), VV_OK);
 	/* Two handles at once share the module and the login. */
-	q = g.q = tl_p11_open_ok(g.uri);
+	q = tl_p11_g.q = tl_p11_open_ok(tl_p11_g.uri);
 	assert_int_equal(vv_p11_unseal(q, "re", NULL, 0, blob, n, out, &olen),
 	    VV_OK);
-	vv_p11_free(&g.q);
+	vv_p11_free(&tl_p11_g.q);
 	assert_int_equal(vv_p11_key_exists(p, "re"), VV_OK);
-	vv_p11_free(&g.p);
-	p = g.p = tl_p11_open_ok(g.uri);
+	vv_p11_free(&tl_p11_g.p);
+	p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	assert_int_equal(vv_p11_unseal(p, "re", NULL, 0, blob, n, out, &olen),
 	    VV_OK);
 	assert_memory_equal(out, msg, sizeof(msg));
 	assert_int_equal(vv_p11_key_destroy(p, "re"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 }
 
 static void
@@ -297,8 +273,8 @@ test_new_process(void **state)
 {
 	static const uint8_t msg[] = "sealed by the parent";
 	uint8_t blob[sizeof(msg) + VV_P11_OVERHEAD];
-	char *blobfile = tl_join(g.dir, "blob");
-	vv_p11 *p = g.p = tl_p11_open_ok(g.uri);
+	char *blobfile = tl_join(tl_p11_g.dir, "blob");
+	vv_p11 *p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	size_t n;
 	pid_t pid;
 	int status;
@@ -307,22 +283,22 @@ test_new_process(void **state)
 	assert_int_equal(vv_p11_key_generate(p, "persist"), VV_OK);
 	assert_int_equal(vv_p11_seal(p, "persist", NULL, 0, msg, sizeof(msg),
 	    blob, &n), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 	assert_int_equal(tl_write_file(blobfile, blob, n), 0);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		execl(self, self, "--child", g.uri, "persist", blobfile,
+		execl(self, self, "--child", tl_p11_g.uri, "persist", blobfile,
 		    (char *)NULL);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	p = g.p = tl_p11_open_ok(g.uri);
+	p = tl_p11_g.p = tl_p11_open_ok(tl_p11_g.uri);
 	assert_int_equal(vv_p11_key_destroy(p, "persist"), VV_OK);
-	vv_p11_free(&g.p);
+	vv_p11_free(&tl_p11_g.p);
 	free(blobfile);
 }
 
@@ -356,12 +332,18 @@ int
 main(int argc, char *argv[])
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_key_lifecycle, close_handles),
-		cmocka_unit_test_teardown(test_seal_roundtrip, close_handles),
-		cmocka_unit_test_teardown(test_integrity, close_handles),
-		cmocka_unit_test_teardown(test_nonextractable, close_handles),
-		cmocka_unit_test_teardown(test_reopen, close_handles),
-		cmocka_unit_test_teardown(test_new_process, close_handles),
+		cmocka_unit_test_teardown(test_key_lifecycle,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_seal_roundtrip,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_integrity,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_nonextractable,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_reopen,
+		    tl_p11_close_handles),
+		cmocka_unit_test_teardown(test_new_process,
+		    tl_p11_close_handles),
 	};
 
 	int r;
@@ -371,7 +353,8 @@ main(int argc, char *argv[])
 	/* Not /proc/self/exe: under valgrind that is valgrind itself. */
 	if ((self = realpath(argv[0], NULL)) == NULL)
 		return 1;
-	r = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	r = cmocka_run_group_tests(tests, tl_p11_group_setup,
+	    tl_p11_group_teardown);
 	free(self);
 	return r;
 }

@@ -240,6 +240,25 @@ test_owner_rewritten(void **state)
 	assert_int_equal(tl_read_as(t, t->crm, "S9", &r), VV_ERR_INTEGRITY);
 }
 
+/* A role whose key is gone from the HSM reads nothing, and says the HSM
+ * is the problem; other roles are unaffected. */
+static void
+test_role_key_gone(void **state)
+{
+	struct tl_vault *t = *state;
+	char label[VV_P11_LABEL_MAX];
+	vv_session *s = NULL;
+	vv_record *r = NULL;
+
+	assert_int_equal(vv_label_role(t->v, "crm", label), VV_OK);
+	assert_int_equal(vv_p11_key_destroy(t->v->p11, label), VV_OK);
+	assert_int_equal(vv_session_open(t->v, t->crm, &s), VV_ERR_HSM);
+	assert_null(s);
+	assert_non_null(strstr(vv_vault_errmsg(t->v), "unsealing a tier key"));
+	assert_int_equal(tl_read_as(t, t->vipdesk, "S1", &r), VV_OK);
+	vv_record_free(&r);
+}
+
 static void
 test_segmentation(void **state)
 {
@@ -431,6 +450,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sealed_data_key_tampered,
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_role_grant_swapped,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_role_key_gone,
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_owner_rewritten,
 		    tl_setup_vault, tl_teardown_vault),

@@ -392,3 +392,28 @@ tl_p11_open_ok(const char *uri)
 	assert_non_null(p);
 	return p;
 }
+
+struct tl_p11 tl_p11_g;
+
+int
+tl_p11_group_setup(void **state)
+{
+	(void)state;
+	return tl_p11_setup(&tl_p11_g);
+}
+
+int
+tl_p11_group_teardown(void **state)
+{
+	(void)state;
+	tl_p11_teardown(&tl_p11_g);
+	return 0;
+}
+
+/* Frees what a test left open and selects the group's token again. */
+int
+tl_p11_close_handles(void **state)
+{
+	(void)state;
+	return tl_p11_close(&tl_p11_g);
+}

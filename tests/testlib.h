@@ -89,6 +89,12 @@ struct tl_p11 {
 
 /* Makes the token labelled TL_P11_LABEL; 0 on success. */
 int tl_p11_setup(struct tl_p11 *t);
+/* The token both p11 suites share, and cmocka-shaped wrappers around
+ * tl_p11_setup / tl_p11_teardown / tl_p11_close for it. */
+extern struct tl_p11 tl_p11_g;
+int tl_p11_group_setup(void **state);
+int tl_p11_group_teardown(void **state);
+int tl_p11_close_handles(void **state);
 /* Removes the token's directory. */
 void tl_p11_teardown(struct tl_p11 *t);
 /* Frees t->p and t->q and selects t's token again, so that a failed test
