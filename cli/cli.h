@@ -68,6 +68,26 @@ int cmd_list(struct cli *, int, char **);
 int cmd_tiers(struct cli *, int, char **);
 int cmd_role(struct cli *, int, char **);
 int cmd_token(struct cli *, int, char **);
+int cmd_manager(struct cli *, int, char **);
+int cmd_unseal(struct cli *, int, char **);
+int cmd_softkey(struct cli *, int, char **);
+
+/* ------------------------------------------------------- fido_cli.c */
+
+/* Where a FIDO2 PIN comes from: a file, else the terminal. */
+struct cli_pin {
+	const char *file;
+};
+int cli_pin_fn(void *arg, const char *prompt, char *pin, size_t pinmax);
+/* Asks on the terminal for the next token to be inserted (init). */
+int cli_ready_fn(void *arg, const char *who);
+void cli_fido_opts(struct cli_pin *p, const char *device, int alg,
+    vv_fido_opts *o);
+/* VV_ALG_ES256 / VV_ALG_EDDSA for "es256" / "eddsa"; 0 otherwise. */
+int cli_parse_alg(const char *s);
+/* Splits a comma-separated list in place into at most max items; the
+ * count, or -1 when there are more or an item is empty. */
+int cli_split(char *s, char **items, int max);
 
 /* ---------------------------------------------------------- json.c */
 

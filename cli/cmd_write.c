@@ -1,6 +1,6 @@
 /*
- * cmd_write.c - vipvault init, import and add: the administrator's
- * commands that create a vault and put records into it.  Writing needs
+ * cmd_write.c - vipvault import and add: the administrator's commands
+ * that put records into a vault.  Writing needs
  * the HSM (for the database key) but no role and no private tier key.
  */
 #include <getopt.h>
@@ -9,80 +9,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-
-static const char init_help[] =
-    "usage: vipvault [--vault DIR] init (--dev | --pkcs11 URI)\n\n"
-    "Creates a vault in DIR (new or empty).\n"
-    "  --dev         a development SoftHSM2 token inside DIR/hsm, its PIN\n"
-    "                in DIR/hsm/user.pin (mode 0600)\n"
-    "  --pkcs11 URI  an existing token, as an RFC 7512 URI whose PIN\n"
-    "                comes from pin-source=file:PATH\n"
-    "  --json        machine-readable output\n";
-
-int
-cmd_init(struct cli *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "dev", no_argument, NULL, 'd' },
-		{ "pkcs11", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *uri = NULL;
-	char msg[512] = "";
-	vv_vault *v = NULL;
-	int ch, dev = 0, r;
-	struct jw w;
-
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			dev = 1;
-			break;
-		case 'p':
-			uri = optarg;
-			break;
-		case 'j':
-			c->json = 1;
-			break;
-		case 'h':
-			(void)fputs(init_help, stdout);
-			return VV_EXIT_OK;
-		default:
-			return cli_bad_option(c, argc, argv);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(c, "unexpected argument");
-	if (dev == (uri != NULL))
-		return cli_usage_error(c, "choose exactly one of --dev and "
-		    "--pkcs11 URI");
-	if (c->vault_dir == NULL)
-		return cli_usage_error(c, "no vault: use --vault DIR or set "
-		    "VIPVAULT_DIR");
-	r = vv_vault_create(&v, c->vault_dir, uri, msg, sizeof(msg));
-	if (r != VV_OK)
-		return cli_fail(c, r, "%s", msg[0] ? msg : vv_strerror(r));
-	if (c->json) {
-		jw_init(&w, stdout);
-		jw_obj(&w);
-		jw_key(&w, "vault_id");
-		jw_str(&w, vv_vault_id(v));
-		jw_key(&w, "dir");
-		jw_str(&w, c->vault_dir);
-		jw_key(&w, "hsm");
-		jw_str(&w, dev ? "dev" : "pkcs11");
-		jw_obj_end(&w);
-		jw_end(&w);
-	} else
-		(void)printf("created vault %s in %s\nHSM: %s\nVIP contacts: "
-		    "write-only until key managers are enrolled\n",
-		    vv_vault_id(v), c->vault_dir, dev ? "development SoftHSM2 "
-		    "token (hsm/)" : "PKCS#11 token");
-	vv_vault_free(&v);
-	return VV_EXIT_OK;
-}
 
 static const char import_help[] =
     "usage: vipvault [--vault DIR] import [--json] FILE.csv\n\n"

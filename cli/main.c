@@ -24,6 +24,9 @@ static const struct cli_cmd commands[] = {
 	{ "tiers", cmd_tiers, "show or set the tier policy; pin records" },
 	{ "role", cmd_role, "create and list roles" },
 	{ "token", cmd_token, "issue, list and revoke bearer tokens" },
+	{ "manager", cmd_manager, "enroll and list key managers (FIDO2)" },
+	{ "unseal", cmd_unseal, "request, approve and fetch VIP contacts" },
+	{ "softkey", cmd_softkey, "create a software FIDO2 token (dev)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -43,8 +46,8 @@ usage(FILE *fp)
 	for (c = commands; c->name != NULL; c++)
 		(void)fprintf(fp, "  %-8s %s\n", c->name, c->summary);
 	(void)fprintf(fp, "\nExit codes: 0 ok, 1 usage, 2 denied, 3 not found, "
-	    "4 bad input,\n5 integrity failure, 6 HSM unavailable, 7 other "
-	    "failure.\nSee vipvault(1).\n");
+	    "4 bad input,\n5 integrity failure, 6 HSM or FIDO2 token unavailable, "
+	    "7 other\nfailure.\nSee vipvault(1).\n");
 }
 
 int
@@ -66,6 +69,7 @@ cli_exit_code(int err)
 	case VV_ERR_INTEGRITY:
 		return VV_EXIT_INTEGRITY;
 	case VV_ERR_HSM:
+	case VV_ERR_TOKEN:
 		return VV_EXIT_HSM;
 	default:
 		return VV_EXIT_FAILURE;
@@ -225,6 +229,27 @@ cli_parse_amount(const char *s, int64_t *minor)
 		frac *= 10;
 	*minor = (int64_t)major * 100 + frac;
 	return 0;
+}
+
+int
+cli_split(char *s, char **items, int max)
+{
+	char *comma;
+	int n = 0, i;
+
+	for (;;) {
+		if (n == max)
+			return -1;
+		items[n++] = s;
+		if ((comma = strchr(s, ',')) == NULL)
+			break;
+		*comma = '\0';
+		s = comma + 1;
+	}
+	for (i = 0; i < n; i++)
+		if (items[i][0] == '\0')
+			return -1;
+	return n;
 }
 
 int

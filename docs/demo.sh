@@ -53,11 +53,22 @@ expect_fail() {
 }
 tokvar=TOKEN
 
+step "Three key managers, each with a FIDO2 token (software tokens for the demo)"
+keys=$work/tokens
+mkdir -m 700 "$keys"
+for m in kate leo mia; do
+	show softkey create "$keys/$m"
+done
+echo "(With real tokens: --devices /dev/hidraw0,... or one token at a time.)"
+
 step "A development vault in $VIPVAULT_DIR (removed when the demo ends)"
 echo "VIPVAULT_DIR=$VIPVAULT_DIR"
-show init --dev
+show init --dev --managers kate,leo,mia --threshold 2 \
+    --devices "soft:$keys/kate,soft:$keys/leo,soft:$keys/mia"
 echo "Its files: $(cd "$VIPVAULT_DIR" && ls -A | tr '\n' ' ')"
 echo "The SoftHSM2 token lives in hsm/; its PIN is hsm/user.pin (mode 0600)."
+echo "The VIP contact key was split 2-of-3, each share sealed to a token, and wiped."
+show manager list
 
 step "Import a CRM export of 10,000 clients (all or nothing)"
 show import "$SAMPLE"
@@ -117,7 +128,30 @@ step "A denial: crm-app may not read VIP records"
 tokvar=CRM
 expect_fail 2 get --token "$CRM" "$vip"
 
+step "Dual control: the VIP desk asks for three VIP clients' contacts"
+vips=$(awk 'NR > 1 && $2 == "vip" { print $1 }' <<<"$listing" | head -3 | paste -sd,)
+tokvar=DESK
+req=$("$VIPVAULT" --json unseal request --token "$DESK" --records "$vips" \
+    --reason "renewal calls this week" --ttl 15m |
+    sed -nE 's/.*"request":"([0-9a-f]+)".*/\1/p')
+echo "\$ vipvault unseal request --token \$DESK --records $vips --reason 'renewal calls this week' --ttl 15m"
+echo "request $req"
+
+step "What a key manager sees before touching the token"
+show unseal show "$req"
+
+step "Kate approves with her token; one approval is not enough"
+show unseal approve "$req" --manager kate --device "soft:$keys/kate"
+expect_fail 2 unseal fetch "$req" --token "$DESK"
+
+step "Leo approves: the key is rebuilt, the three contacts sealed to the requester, the key wiped"
+show unseal approve "$req" --manager leo --device "soft:$keys/leo"
+
+step "The VIP desk fetches the contacts, once"
+show unseal fetch "$req" --token "$DESK"
+expect_fail 2 unseal fetch "$req" --token "$DESK"
+
 step "Done"
-echo "VIP contacts are write-only for now: no role, and no administrator,"
-echo "can read them in clear.  Dual control (two key managers with FIDO2"
-echo "tokens) comes next, in issue 3."
+echo "No role, no administrator and no single key manager can read VIP"
+echo "contacts; two managers together released three clients, once, for a"
+echo "stated reason."

@@ -263,14 +263,71 @@ pin_open(const char *path, int *fd)
 	return 0;
 }
 
+/* Reads a secret of 1..max bytes (trailing newlines dropped) from a file
+ * that is ours alone into buf (max + 1 bytes), NUL-terminated.  On
+ * failure returns a vv_err with a reason in *why and buf wiped. */
+static int
+secret_file_read(const char *path, char *buf, size_t max, size_t *len,
+    const char **why)
+{
+	int fd = -1, e;
+
+	*len = 0;
+	*why = NULL;
+	if (max > VV_P11_PIN_MAX)
+		max = VV_P11_PIN_MAX;
+	if ((e = pin_open(path, &fd)) == 0 && pin_load(fd, buf, len) != 0)
+		e = errno;
+	if (fd >= 0)
+		(void)close(fd);
+	if (e != 0)
+		*why = e == EINVAL ? "not a regular file" : e == EPERM ?
+		    "it must be ours alone (chown to this user, chmod 600)" :
+		    strerror(e);
+	while (e == 0 && *len > 0 && (buf[*len - 1] == '\n' ||
+	    buf[*len - 1] == '\r'))
+		(*len)--;
+	if (e == 0 && (*len == 0 || *len > max))
+		*why = *len == 0 ? "empty" : "too long for a PIN";
+	if (*why != NULL) {
+		sodium_memzero(buf, max + 1);
+		return VV_ERR_IO;
+	}
+	buf[*len] = '\0';
+	return VV_OK;
+}
+
+int
+vv_pin_file_read(const char *path, char *pin, size_t pinmax, char *err,
+    size_t errlen)
+{
+	char *buf;
+	const char *why = NULL;
+	size_t len = 0;
+	int r;
+
+	if (pinmax < 2)
+		return VV_ERR_INVALID;
+	if ((buf = sodium_malloc(VV_P11_PIN_MAX + 1)) == NULL)
+		return VV_ERR_NOMEM;
+	r = secret_file_read(path, buf, pinmax - 1, &len, &why);
+	if (r == VV_OK)
+		memcpy(pin, buf, len + 1);
+	else if (err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "PIN file %s: %s", path, why);
+	sodium_memzero(buf, VV_P11_PIN_MAX + 1);
+	sodium_free(buf);
+	return r;
+}
+
 int
 vv_p11_pin_read(struct vv_p11 *p, const char *source, char **pin,
     size_t *pinlen)
 {
-	const char *path;
+	const char *path, *why = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = -1, e, r;
+	int r;
 
 	*pin = NULL;
 	if ((path = pin_path(source)) == NULL)
@@ -278,33 +335,14 @@ vv_p11_pin_read(struct vv_p11 *p, const char *source, char **pin,
 		    "pin-source: only file: sources are supported");
 	if ((buf = sodium_malloc(VV_P11_PIN_MAX + 1)) == NULL)
 		return vv_p11_fail(p, VV_ERR_NOMEM, "pin-source: out of memory");
-	if ((e = pin_open(path, &fd)) == 0 && pin_load(fd, buf, &len) != 0)
-		e = errno;
-	if (e != 0) {
-		r = vv_p11_fail(p, VV_ERR_IO, "pin-source %s: %s", path,
-		    e == EINVAL ? "not a regular file" : e == EPERM ?
-		    "it must be ours alone (chown to this user, chmod 600)" :
-		    strerror(e));
-		goto fail;
+	if ((r = secret_file_read(path, buf, VV_P11_PIN_MAX, &len, &why)) !=
+	    VV_OK) {
+		sodium_free(buf);
+		return vv_p11_fail(p, r, "pin-source %s: %s", path, why);
 	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (len == 0 || len > VV_P11_PIN_MAX) {
-		r = vv_p11_fail(p, VV_ERR_IO, "pin-source %s: %s", path,
-		    len == 0 ? "empty" : "too long for a PIN");
-		goto fail;
-	}
-	buf[len] = '\0';
-	(void)close(fd);
 	*pin = buf;
 	*pinlen = len;
 	return VV_OK;
-fail:
-	if (fd >= 0)
-		(void)close(fd);
-	sodium_memzero(buf, VV_P11_PIN_MAX + 1);
-	sodium_free(buf);
-	return r;
 }
 
 void

@@ -225,8 +225,28 @@ test_schema_newer(void **state)
 	close_and_snapshot(t, &before);
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_SCHEMA);
 	assert_string_equal(msg, "the vault's schema is version 99; this "
-	    "vipvault knows up to 1: upgrade vipvault");
+	    "vipvault knows up to 2: upgrade vipvault");
 	assert_unchanged(t, &before);
+}
+
+/* A vault made before dual control (schema 1) opens, is migrated to
+ * schema 2 in one transaction, and keeps its records. */
+static void
+test_schema_1_migrates(void **state)
+{
+	struct tl_vault *t = *state;
+	vv_record *r = NULL;
+
+	assert_int_equal(tl_sql(t, "DROP TABLE releases; DROP TABLE "
+	    "approvals; DROP TABLE unseal_requests; DROP TABLE shares; "
+	    "DROP TABLE managers; PRAGMA user_version = 1"), 0);
+	assert_int_equal(tl_vault_reopen(t), 0);
+	assert_int_equal(tl_sql_int(t, "PRAGMA user_version"), 2);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('managers', 'shares', 'unseal_requests', "
+	    "'approvals', 'releases')"), 5);
+	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_OK);
+	vv_record_free(&r);
 }
 
 static void
@@ -335,6 +355,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_conf_another_vault,
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test(test_create_failure_leaves_nothing),
+		cmocka_unit_test_setup_teardown(test_schema_1_migrates,
+		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_confidential_at_rest,
 		    tl_setup_vault, tl_teardown_vault),
 	};

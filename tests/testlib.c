@@ -168,6 +168,7 @@ tl_copy_dir(const char *src, const char *dst)
 /* ------------------------------------------------------ vault fixture */
 
 #include "vault/internal.h"
+#include "hsm/softfido.h"
 
 /* Dates are "n years ago, January 1st", so that a record's whole years
  * as a client are exactly n whatever day the tests run. */
@@ -220,13 +221,22 @@ issue(vv_vault *v, const char *role, unsigned tiers, unsigned flags,
 int
 tl_vault_setup(struct tl_vault *t)
 {
-	char msg[512], *csv = NULL;
-	int r = -1;
+	vv_create_opts o;
 
 	memset(t, 0, sizeof(*t));
 	if (vv_global_init() != VV_OK || (t->dir = tl_tmpdir("vault")) == NULL)
 		return -1;
-	if (vv_vault_create(&t->v, t->dir, NULL, msg, sizeof(msg)) != VV_OK) {
+	memset(&o, 0, sizeof(o));
+	return tl_vault_setup_with(t, &o);
+}
+
+int
+tl_vault_setup_with(struct tl_vault *t, const vv_create_opts *o)
+{
+	char msg[512], *csv = NULL;
+	int r = -1;
+
+	if (vv_vault_create_with(&t->v, t->dir, o, msg, sizeof(msg)) != VV_OK) {
 		fprintf(stderr, "fixture: create: %s\n", msg);
 		return -1;
 	}
@@ -416,4 +426,98 @@ tl_p11_close_handles(void **state)
 {
 	(void)state;
 	return tl_p11_close(&tl_p11_g);
+}
+
+/* ------------------------------------------------- dual-control vault */
+
+static const char *const tl_manager_names[TL_MANAGERS] = { "kate", "leo",
+    "mia" };
+
+const char *
+tl_manager(int i)
+{
+	return tl_manager_names[i];
+}
+
+int
+tl_dual_setup(struct tl_dual *d)
+{
+	vv_fido_opts fido[TL_MANAGERS];
+	vv_create_opts o;
+	char err[256];
+	int i;
+
+	memset(d, 0, sizeof(*d));
+	if (vv_global_init() != VV_OK ||
+	    (d->t.dir = tl_tmpdir("dual")) == NULL)
+		return -1;
+	for (i = 0; i < TL_MANAGERS; i++) {
+		(void)snprintf(d->soft[i], sizeof(d->soft[i]), "%s.%s.soft",
+		    d->t.dir, tl_manager_names[i]);
+		(void)snprintf(d->dev[i], sizeof(d->dev[i]), "soft:%s",
+		    d->soft[i]);
+		if (vv_softfido_create(d->soft[i], NULL, err, sizeof(err)) !=
+		    0) {
+			fprintf(stderr, "fixture: soft token: %s\n", err);
+			return -1;
+		}
+		memset(&fido[i], 0, sizeof(fido[i]));
+		fido[i].device = d->dev[i];
+	}
+	memset(&o, 0, sizeof(o));
+	o.nmanagers = TL_MANAGERS;
+	o.managers = tl_manager_names;
+	o.fido = fido;
+	o.dual.threshold = 2;
+	if (tl_vault_setup_with(&d->t, &o) != 0)
+		return -1;
+	/* A key manager who is also a CRM user. */
+	return vv_token_issue(d->t.v, "vipdesk", "kate", 0, d->kate,
+	    sizeof(d->kate)) == VV_OK ? 0 : -1;
+}
+
+void
+tl_dual_teardown(struct tl_dual *d)
+{
+	int i;
+
+	for (i = 0; i < TL_MANAGERS; i++)
+		if (d->soft[i][0] != '\0')
+			(void)unlink(d->soft[i]);
+	tl_vault_teardown(&d->t);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+tl_dual_approve(struct tl_dual *d, const char *id, int m, int *complete)
+{
+	vv_fido_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.device = d->dev[m];
+	return vv_unseal_approve(d->t.v, id, tl_manager_names[m], &o,
+	    complete);
+}
+
+int
+tl_dual_group_setup(void **state)
+{
+	struct tl_dual *d = calloc(1, sizeof(*d));
+
+	if (d == NULL || tl_dual_setup(d) != 0) {
+		if (d != NULL)
+			tl_dual_teardown(d);
+		free(d);
+		return -1;
+	}
+	*state = d;
+	return 0;
+}
+
+int
+tl_dual_group_teardown(void **state)
+{
+	tl_dual_teardown(*state);
+	free(*state);
+	return 0;
 }

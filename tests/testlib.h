@@ -53,6 +53,8 @@ const char *tl_fixture_csv(void);
 const char *tl_years_ago(int n);
 
 int tl_vault_setup(struct tl_vault *t);
+/* The same with create options, in t->dir (made by the caller). */
+int tl_vault_setup_with(struct tl_vault *t, const vv_create_opts *o);
 void tl_vault_teardown(struct tl_vault *t);
 /* Closes and reopens t->v. */
 int tl_vault_reopen(struct tl_vault *t);
@@ -102,5 +104,26 @@ void tl_p11_teardown(struct tl_p11 *t);
 int tl_p11_close(struct tl_p11 *t);
 /* Opens uri; a failure fails the running cmocka test. */
 vv_p11 *tl_p11_open_ok(const char *uri);
+
+/*
+ * A dual-control vault: the fixture above created with three key
+ * managers (kate, leo, mia; threshold 2) on software FIDO2 tokens whose
+ * state files sit beside the vault, plus a VIP-reading token for kate
+ * (a manager who is also a CRM user).
+ */
+#define TL_MANAGERS 3
+struct tl_dual {
+	struct tl_vault t;
+	char soft[TL_MANAGERS][512];
+	char dev[TL_MANAGERS][520];
+	char kate[VV_TOKEN_MAX];
+};
+const char *tl_manager(int i);
+int tl_dual_setup(struct tl_dual *d);
+void tl_dual_teardown(struct tl_dual *d);
+/* Manager m approves id with his soft token. */
+int tl_dual_approve(struct tl_dual *d, const char *id, int m, int *complete);
+int tl_dual_group_setup(void **state);
+int tl_dual_group_teardown(void **state);
 
 #endif

@@ -38,6 +38,8 @@ vv_strerror(int err)
 		return "sealed under dual control: needs an approved unseal";
 	case VV_ERR_INTERNAL:
 		return "internal error";
+	case VV_ERR_TOKEN:
+		return "FIDO2 token unavailable or failed";
 	default:
 		return "unknown error";
 	}

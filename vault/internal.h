@@ -25,7 +25,7 @@
 #define VV_NAME_MAX      64u	/* role, user, owner names */
 #define VV_EXTID_MAX     128u
 #define VV_BATCH_RECORDS 1024u	/* records sharing one data key */
-#define VV_SCHEMA_VERSION 1
+#define VV_SCHEMA_VERSION 2
 #define VV_FIELD_MAX     65536u	/* bytes in one field */
 
 /*
@@ -113,6 +113,8 @@ int64_t vv_today(void);
 void vv_put_be32(uint8_t *p, uint32_t v);
 void vv_put_be64(uint8_t *p, uint64_t v);
 int vv_valid_name(const char *s);
+/* 1 to VV_EXTID_MAX - 1 bytes, none a space or control character. */
+int vv_valid_external_id(const char *s);
 /* Removes a directory tree (best effort; used to undo a failed create). */
 void vv_rmtree(const char *path);
 

@@ -11,19 +11,6 @@
 #include "vault/internal.h"
 #include "vault/normalize.h"
 
-static int
-valid_external_id(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n >= VV_EXTID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 static void
 set_text(struct vv_class_text *t, size_t i, const char *s)
 {
@@ -38,7 +25,7 @@ check_input(vv_vault *v, const vv_record_input *in, int64_t *since)
 	    in->notes, in->preferences };
 	size_t i;
 
-	if (in->external_id == NULL || !valid_external_id(in->external_id))
+	if (in->external_id == NULL || !vv_valid_external_id(in->external_id))
 		return vv_fail(v, VV_ERR_INPUT, "external_id: must be 1 to "
 		    "%u printable characters without spaces", VV_EXTID_MAX - 1);
 	if (in->owner == NULL || !vv_valid_name(in->owner))

@@ -72,10 +72,61 @@ static const char migration_1[] =
 	"CREATE INDEX records_email ON records(email_idx);"
 	"CREATE INDEX records_owner ON records(owner, external_id);";
 
+/* Dual control: key managers, their sealed shares, unseal requests and
+ * the managers' decisions on them (docs/design.md, "Dual control"). */
+static const char migration_2[] =
+	"CREATE TABLE managers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  cred_id BLOB NOT NULL UNIQUE,"
+	"  alg INTEGER NOT NULL CHECK (alg IN (-7, -8)),"
+	"  pubkey BLOB NOT NULL,"
+	"  aaguid BLOB NOT NULL CHECK (length(aaguid) = 16),"
+	"  sign_count INTEGER NOT NULL,"
+	"  uv INTEGER NOT NULL,"
+	"  hmac_salt BLOB NOT NULL CHECK (length(hmac_salt) = 32),"
+	"  share_pk BLOB NOT NULL CHECK (length(share_pk) = 32),"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE shares ("
+	"  manager_id INTEGER NOT NULL REFERENCES managers(id),"
+	"  epoch INTEGER NOT NULL,"
+	"  share_index INTEGER NOT NULL CHECK (share_index BETWEEN 1 AND 255),"
+	"  sealed BLOB NOT NULL,"
+	"  PRIMARY KEY (manager_id, epoch),"
+	"  UNIQUE (epoch, share_index));"
+	"CREATE TABLE unseal_requests ("
+	"  id TEXT PRIMARY KEY,"
+	"  encoding BLOB NOT NULL,"
+	"  seal BLOB NOT NULL,"
+	"  requester TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'approved',"
+	"    'denied', 'fetched', 'expired')),"
+	"  release BLOB,"
+	"  closed INTEGER);"
+	"CREATE INDEX unseal_requests_created ON unseal_requests(created);"
+	"CREATE TABLE approvals ("
+	"  request_id TEXT NOT NULL REFERENCES unseal_requests(id),"
+	"  manager_id INTEGER NOT NULL REFERENCES managers(id),"
+	"  decision TEXT NOT NULL CHECK (decision IN ('approve', 'deny')),"
+	"  at INTEGER NOT NULL,"
+	"  authdata BLOB NOT NULL,"
+	"  sig BLOB NOT NULL,"
+	"  sign_count INTEGER NOT NULL,"
+	"  pending_share BLOB,"
+	"  PRIMARY KEY (request_id, manager_id));"
+	"CREATE TABLE releases ("
+	"  request_id TEXT PRIMARY KEY REFERENCES unseal_requests(id),"
+	"  at INTEGER NOT NULL,"
+	"  requester TEXT NOT NULL,"
+	"  records INTEGER NOT NULL);";
+
 /* migrations[n] turns schema n-1 into schema n. */
 static const char *const migrations[] = {
 	NULL,
 	migration_1,
+	migration_2,
 };
 
 static const char *

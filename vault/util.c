@@ -139,6 +139,19 @@ vv_years_since(int64_t since, int64_t today)
 /* Names of roles, users and owners: printable, no spaces or controls, so
  * they are safe in tables, logs and HSM labels. */
 int
+vv_valid_external_id(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= VV_EXTID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
 vv_valid_name(const char *s)
 {
 	size_t i, n = strlen(s);

@@ -302,6 +302,18 @@ int
 vv_vault_create(vv_vault **out, const char *dir, const char *pkcs11_uri,
     char *errmsg, size_t errlen)
 {
+	vv_create_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.pkcs11_uri = pkcs11_uri;
+	return vv_vault_create_with(out, dir, &o, errmsg, errlen);
+}
+
+int
+vv_vault_create_with(vv_vault **out, const char *dir,
+    const vv_create_opts *o, char *errmsg, size_t errlen)
+{
+	const char *pkcs11_uri = o->pkcs11_uri;
 	char label[VV_P11_LABEL_MAX], *confpath = NULL;
 	struct vv_conf conf;
 	struct made m;
@@ -326,6 +338,10 @@ vv_vault_create(vv_vault **out, const char *dir, const char *pkcs11_uri,
 	}
 	m.master = 1;
 	if ((r = create_store(v, &m)) != VV_OK)
+		goto fail;
+	/* Managers before vault.conf: a vault that exists is complete. */
+	if (o->nmanagers > 0 && (r = vv_dual_setup(v, o->managers, o->fido,
+	    o->nmanagers, &o->dual)) != VV_OK)
 		goto fail;
 	memcpy(conf.id, v->id, VV_ID_LEN);
 	conf.hsm = v->hsm_uri;

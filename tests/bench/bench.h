@@ -48,4 +48,8 @@ int bench_raw_import(struct sqlite3 *db, const char *csv, size_t nrec,
 int bench_raw_gets(struct sqlite3 *db, struct sqlite3_stmt *st,
     char (*seq)[ID_MAX], size_t n, size_t *sum);
 
+/* Dual control (bench_dual.c): Shamir timings and a whole unseal on a
+ * development vault made under tmp; no other dev vault may be open. */
+int bench_dual(const char *tmp);
+
 #endif
