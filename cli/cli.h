@@ -85,6 +85,8 @@ void cli_fido_opts(struct cli_pin *p, const char *device, int alg,
     vv_fido_opts *o);
 /* VV_ALG_ES256 / VV_ALG_EDDSA for "es256" / "eddsa"; 0 otherwise. */
 int cli_parse_alg(const char *s);
+/* "900", "900s", "15m", "2h" to seconds; -1 if bad or over 24 hours. */
+int64_t cli_parse_ttl(const char *s);
 /* Splits a comma-separated list in place into at most max items; the
  * count, or -1 when there are more or an item is empty. */
 int cli_split(char *s, char **items, int max);

@@ -16,11 +16,14 @@
 static const char manager_help[] =
     "usage: vipvault [--vault DIR] manager enroll NAME [--device PATH]\n"
     "                [--alg es256|eddsa] [--pin-file FILE]\n"
-    "       vipvault [--vault DIR] manager list [--json]\n\n"
+    "       vipvault [--vault DIR] manager list [--json]\n"
+    "       vipvault [--vault DIR] manager reshare --reason TEXT [--ttl T]\n\n"
     "'enroll' makes a FIDO2 credential with hmac-secret for a new key\n"
     "manager (two touches).  Managers enrolled after init hold no share\n"
     "of the VIP key until it is split again.  'list' shows each manager's\n"
-    "credential, signature counter and share epoch.\n"
+    "credential, signature counter and share epoch.  'reshare' asks the\n"
+    "managers (unseal approve REQ) to split the VIP key again among every\n"
+    "enrolled manager, at a new epoch; pending unseal requests close.\n"
     "  --device PATH  the FIDO2 device (default: the first found);\n"
     "                 soft:FILE is a software token (--dev vaults only)\n"
     "  --pin-file     the token's PIN from FILE (mode 0600), not the\n"
@@ -35,6 +38,8 @@ static const char softkey_help[] =
 struct mgr_args {
 	const char *device;
 	const char *pin_file;
+	const char *reason;
+	const char *ttl;
 	int alg;
 	int npos;
 	char **pos;
@@ -47,6 +52,8 @@ parse_mgr(struct cli *c, int argc, char **argv, struct mgr_args *a)
 		{ "device", required_argument, NULL, 'd' },
 		{ "alg", required_argument, NULL, 'a' },
 		{ "pin-file", required_argument, NULL, 'P' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "ttl", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -66,6 +73,12 @@ parse_mgr(struct cli *c, int argc, char **argv, struct mgr_args *a)
 			break;
 		case 'P':
 			a->pin_file = optarg;
+			break;
+		case 'R':
+			a->reason = optarg;
+			break;
+		case 't':
+			a->ttl = optarg;
 			break;
 		case 'j':
 			c->json = 1;
@@ -151,46 +164,74 @@ manager_list(struct cli *c, vv_vault *v)
 	return r == VV_OK ? VV_EXIT_OK : cli_vault_fail(c, v, r);
 }
 
+static int
+manager_enroll(struct cli *c, vv_vault *v, const struct mgr_args *a)
+{
+	struct cli_pin pin;
+	vv_fido_opts o;
+	char text[160];
+	int r;
+
+	pin.file = a->pin_file;
+	cli_fido_opts(&pin, a->device, a->alg, &o);
+	if ((r = vv_manager_enroll(v, a->pos[0], &o)) != VV_OK)
+		return cli_vault_fail(c, v, r);
+	(void)snprintf(text, sizeof(text), "key manager %s enrolled; he holds "
+	    "no share until the VIP key is split again (manager reshare)",
+	    a->pos[0]);
+	cli_done(c, "manager", a->pos[0], text);
+	return VV_EXIT_OK;
+}
+
+static int
+manager_reshare(struct cli *c, vv_vault *v, const struct mgr_args *a)
+{
+	char id[VV_REQ_ID_HEX], text[160];
+	int64_t ttl = 0;
+	int r;
+
+	if (a->ttl != NULL && (ttl = cli_parse_ttl(a->ttl)) < 0)
+		return cli_usage_error(c, "--ttl: seconds, or 30m, 2h; at most "
+		    "24 hours");
+	if ((r = vv_manager_reshare(v, a->reason, ttl, id)) != VV_OK)
+		return cli_vault_fail(c, v, r);
+	(void)snprintf(text, sizeof(text), "re-split request %s made: it "
+	    "needs the approval of key managers (unseal approve)", id);
+	cli_done(c, "request", id, text);
+	return VV_EXIT_OK;
+}
+
 int
 cmd_manager(struct cli *c, int argc, char **argv)
 {
 	struct mgr_args a;
-	struct cli_pin pin;
-	vv_fido_opts o;
 	vv_vault *v = NULL;
-	char text[128];
-	int rc, r, enroll;
+	int rc, sub;
 
 	if (cli_wants_help(argc, argv)) {
 		(void)fputs(manager_help, stdout);
 		return VV_EXIT_OK;
 	}
-	if (argc < 2 || (strcmp(argv[1], "enroll") != 0 &&
-	    strcmp(argv[1], "list") != 0))
-		return cli_usage_error(c, "manager enroll | manager list");
-	enroll = strcmp(argv[1], "enroll") == 0;
+	sub = argc < 2 ? -1 : strcmp(argv[1], "enroll") == 0 ? 0 :
+	    strcmp(argv[1], "list") == 0 ? 1 :
+	    strcmp(argv[1], "reshare") == 0 ? 2 : -1;
+	if (sub < 0)
+		return cli_usage_error(c, "manager enroll | list | reshare");
 	if ((rc = parse_mgr(c, argc - 1, argv + 1, &a)) != VV_EXIT_OK)
 		return rc;
-	if (enroll ? a.npos != 1 : (a.npos != 0 || a.device != NULL ||
+	if (sub == 0 && (a.npos != 1 || a.reason != NULL || a.ttl != NULL))
+		return cli_usage_error(c, "manager enroll NAME [--device PATH]");
+	if (sub == 1 && (a.npos != 0 || a.device != NULL || a.alg != 0 ||
+	    a.pin_file != NULL || a.reason != NULL || a.ttl != NULL))
+		return cli_usage_error(c, "manager list takes no arguments");
+	if (sub == 2 && (a.npos != 0 || a.reason == NULL || a.device != NULL ||
 	    a.alg != 0 || a.pin_file != NULL))
-		return cli_usage_error(c, enroll ? "manager enroll NAME "
-		    "[--device PATH]" : "manager list takes no arguments");
+		return cli_usage_error(c, "manager reshare --reason TEXT "
+		    "[--ttl T]");
 	if ((rc = cli_open(c, &v)) != VV_EXIT_OK)
 		return rc;
-	if (!enroll) {
-		rc = manager_list(c, v);
-		goto out;
-	}
-	pin.file = a.pin_file;
-	cli_fido_opts(&pin, a.device, a.alg, &o);
-	if ((r = vv_manager_enroll(v, a.pos[0], &o)) != VV_OK) {
-		rc = cli_vault_fail(c, v, r);
-		goto out;
-	}
-	(void)snprintf(text, sizeof(text), "key manager %s enrolled; he holds "
-	    "no share until the VIP key is split again", a.pos[0]);
-	cli_done(c, "manager", a.pos[0], text);
-out:
+	rc = sub == 0 ? manager_enroll(c, v, &a) : sub == 1 ?
+	    manager_list(c, v) : manager_reshare(c, v, &a);
 	vv_vault_free(&v);
 	return rc;
 }

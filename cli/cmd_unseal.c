@@ -107,9 +107,8 @@ parse_unseal(struct cli *c, int argc, char **argv, struct unseal_args *a)
 	return VV_EXIT_OK;
 }
 
-/* "900", "900s", "15m", "2h" to seconds; -1 if bad or over 24 hours. */
-static int64_t
-parse_ttl(const char *s)
+int64_t
+cli_parse_ttl(const char *s)
 {
 	char *end;
 	long long x = strtoll(s, &end, 10);
@@ -152,7 +151,7 @@ do_request(struct cli *c, vv_vault *v, const struct unseal_args *a)
 	if (a->npos != 0 || a->records == NULL || a->reason == NULL)
 		return cli_usage_error(c, "unseal request --records ID[,ID...] "
 		    "--reason TEXT");
-	if (a->ttl != NULL && (ttl = parse_ttl(a->ttl)) < 0)
+	if (a->ttl != NULL && (ttl = cli_parse_ttl(a->ttl)) < 0)
 		return cli_usage_error(c, "--ttl: seconds, or 30m, 2h; at most "
 		    "24 hours");
 	if ((n = cli_split(a->records, ids, RECORDS_MAX)) < 1)
@@ -187,6 +186,8 @@ show_json(struct jw *w, const vv_unseal_info *r)
 	jw_obj(w);
 	jw_key(w, "id");
 	jw_str(w, r->id);
+	jw_key(w, "kind");
+	jw_str(w, r->kind);
 	jw_key(w, "state");
 	jw_str(w, r->state);
 	jw_key(w, "requester");
@@ -222,15 +223,18 @@ show_text(const vv_unseal_info *r, int detail)
 	size_t i;
 
 	if (!detail) {
-		(void)printf("%s %-8s %-16s %2zu record%s %zu/%u approvals  %s\n",
+		(void)printf("%s %-8s %-16s %2zu record%s %zu/%u approvals  %s%s\n",
 		    r->id, r->state, r->requester, r->nrecords,
 		    r->nrecords == 1 ? " " : "s", r->napproved, r->threshold,
+		    strcmp(r->kind, "reshare") == 0 ? "[re-split] " : "",
 		    r->reason);
 		return;
 	}
-	(void)printf("%-10s %s\n%-10s %s\n%-10s %s (role %s)\n%-10s %s\n",
-	    "request", r->id, "state", r->state, "requester", r->requester,
-	    r->role, "reason", r->reason);
+	(void)printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s (role %s)\n"
+	    "%-10s %s\n", "request", r->id, "kind", strcmp(r->kind,
+	    "reshare") == 0 ? "re-split of the VIP key among all managers" :
+	    "unseal of VIP contacts", "state", r->state, "requester",
+	    r->requester, r->role, "reason", r->reason);
 	print_time("created", r->created);
 	print_time("expires", r->expires);
 	(void)printf("%-10s", "records");

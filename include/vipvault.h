@@ -360,12 +360,27 @@ typedef struct vv_manager_info {
 typedef int vv_manager_fn(void *arg, const vv_manager_info *m);
 int vv_manager_foreach(vv_vault *v, vv_manager_fn *fn, void *arg);
 
+/* A request id: 32 hex digits and a NUL. */
+#define VV_REQ_ID_HEX 33
+
 /*
  * Enrolls one more key manager after setup.  He holds no share until the
- * key is split again; until then he can neither approve nor deny.
+ * key is split again (vv_manager_reshare); until then he can neither
+ * approve nor deny.
  */
 int vv_manager_enroll(vv_vault *v, const char *name,
     const vv_fido_opts *opts);
+
+/*
+ * Asks k managers to split the VIP key again, among every enrolled
+ * manager, at the next key epoch: a request like an unseal (approved with
+ * vv_unseal_approve), naming no records.  When the k-th approves, the key
+ * is recombined, split anew, the old epoch's shares are deleted, and
+ * pending unseal requests (whose approvals hold old shares) are closed.
+ * The key itself does not change: copies of old shares still combine.
+ */
+int vv_manager_reshare(vv_vault *v, const char *reason, int64_t ttl,
+    char id_out[VV_REQ_ID_HEX]);
 
 /*
  * Asks for the contacts of VIP records external_ids[0..n) for reason,
@@ -374,15 +389,15 @@ int vv_manager_enroll(vv_vault *v, const char *name,
  * refused (they need no unseal).  The request id (32 hex digits) goes
  * to id_out.
  */
-#define VV_REQ_ID_HEX 33
 int vv_unseal_request(vv_vault *v, const char *token,
     const char *const *external_ids, size_t n, const char *reason,
     int64_t ttl, char id_out[VV_REQ_ID_HEX]);
 
 typedef struct vv_unseal_info {
 	const char *id;
+	const char *kind;	/* "unseal", or "reshare" (a re-split) */
 	const char *state;	/* pending, approved, denied, fetched,
-				 * expired */
+				 * expired; a re-split ends done */
 	const char *requester;
 	const char *role;
 	const char *reason;

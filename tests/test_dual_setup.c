@@ -285,13 +285,25 @@ test_soft_token_refused_outside_dev(void **state)
 	tl_p11_teardown(&p);
 }
 
+static long long
+sql_int(struct setup *s, const char *sql)
+{
+	struct tl_vault t = { s->dir, s->v, "", "", "" };
+
+	return tl_sql_int(&t, sql);
+}
+
 static void
-test_enroll_after_init_holds_no_share(void **state)
+test_enroll_then_reshare(void **state)
 {
 	struct setup s;
 	vv_fido_opts o;
 	struct vv_manager m;
-	char path[640], dev[660], err[256];
+	const char *v1[] = { "V1" };
+	char path[640], dev[660], err[256], phone[32] = "";
+	char tok[VV_TOKEN_MAX], pend[VV_REQ_ID_HEX], re[VV_REQ_ID_HEX];
+	char id[VV_REQ_ID_HEX];
+	int complete = 0;
 
 	(void)state;
 	prepare(&s, NULL);
@@ -307,6 +319,53 @@ test_enroll_after_init_holds_no_share(void **state)
 	/* A second setup is refused: the key was split once. */
 	assert_int_equal(vv_dual_setup(s.v, names, s.fido, N, NULL),
 	    VV_ERR_EXISTS);
+
+	/* Before the re-split nina holds nothing. */
+	assert_int_equal(unseal_v1(&s, 0, 1, phone, sizeof(phone)), VV_OK);
+	assert_int_equal(vv_token_issue(s.v, "desk", "erin", 0, tok,
+	    sizeof(tok)), VV_OK);
+	assert_int_equal(vv_unseal_request(s.v, tok, v1, 1, "call", 0, pend),
+	    VV_OK);
+	assert_int_equal(vv_unseal_approve(s.v, pend, "nina", &o, &complete),
+	    VV_ERR_DENIED);
+	assert_non_null(strstr(vv_vault_errmsg(s.v), "holds no share"));
+	assert_int_equal(vv_unseal_approve(s.v, pend, "kate", &s.fido[0],
+	    &complete), VV_OK);
+
+	/* The re-split: k managers approve, everyone gets epoch 2. */
+	assert_int_equal(vv_manager_reshare(s.v, "nina joins", 0, re), VV_OK);
+	assert_int_equal(vv_unseal_approve(s.v, re, "kate", &s.fido[0],
+	    &complete), VV_OK);
+	assert_int_equal(complete, 0);
+	assert_int_equal(vv_unseal_approve(s.v, re, "leo", &s.fido[1],
+	    &complete), VV_OK);
+	assert_int_equal(complete, 1);
+	assert_int_equal(sql_int(&s, "SELECT count(*) FROM shares WHERE "
+	    "epoch = 2"), N + 1);
+	assert_int_equal(sql_int(&s, "SELECT count(*) FROM shares WHERE "
+	    "epoch = 1"), 0);
+	assert_int_equal(sql_int(&s, "SELECT count(*) FROM unseal_requests "
+	    "WHERE state = 'done' AND kind = 2"), 1);
+	assert_int_equal(vv_unseal_fetch(s.v, tok, re, NULL, NULL),
+	    VV_ERR_DENIED);
+	/* The pending unseal held an epoch 1 share: closed, share gone. */
+	assert_int_equal(sql_int(&s, "SELECT count(*) FROM approvals WHERE "
+	    "pending_share IS NOT NULL"), 0);
+	assert_int_equal(vv_unseal_approve(s.v, pend, "leo", &s.fido[1],
+	    &complete), VV_ERR_DENIED);
+
+	/* Nina and mia now release together. */
+	assert_int_equal(vv_unseal_request(s.v, tok, v1, 1, "call", 0, id),
+	    VV_OK);
+	assert_int_equal(vv_unseal_approve(s.v, id, "nina", &o, &complete),
+	    VV_OK);
+	assert_int_equal(vv_unseal_approve(s.v, id, "mia", &s.fido[2],
+	    &complete), VV_OK);
+	assert_int_equal(complete, 1);
+	phone[0] = '\0';
+	assert_int_equal(vv_unseal_fetch(s.v, tok, id, take_phone,
+	    &(struct one){ phone, sizeof(phone) }), VV_OK);
+	assert_string_equal(phone, "+79031234567");
 	(void)unlink(path);
 	finish(&s);
 }
@@ -322,7 +381,7 @@ main(void)
 		cmocka_unit_test(test_bad_device_leaves_nothing),
 		cmocka_unit_test(test_bad_configurations),
 		cmocka_unit_test(test_soft_token_refused_outside_dev),
-		cmocka_unit_test(test_enroll_after_init_holds_no_share),
+		cmocka_unit_test(test_enroll_then_reshare),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

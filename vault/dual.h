@@ -22,8 +22,14 @@
 #define VV_RP_ID_MAX       64u
 
 enum vv_req_kind {
-	VV_REQ_UNSEAL = 1	/* release the contacts of a few VIP records */
+	VV_REQ_UNSEAL = 1,	/* release the contacts of a few VIP records */
+	VV_REQ_RESHARE = 2	/* split the VIP key again, among all managers */
 };
+
+/* A re-split is asked for by the administrator, not by a token. */
+#define VV_RESHARE_REQUESTER "administrator"
+#define VV_RESHARE_TOKEN_ID "0000000000000000"
+#define VV_RESHARE_ROLE "-"
 
 /* A request as its canonical encoding carries it (request.c). */
 struct vv_request {
@@ -55,7 +61,7 @@ int vv_request_decode(const uint8_t *in, size_t len, struct vv_request *r,
     char *err, size_t errlen);
 /* Sorts and de-duplicates r->records in place. */
 void vv_request_sort(struct vv_request *r);
-/* "unseal" for VV_REQ_UNSEAL. */
+/* "unseal" / "reshare". */
 const char *vv_request_kind_name(int kind);
 
 /*
@@ -91,6 +97,8 @@ int vv_req_check_open(vv_vault *v, const struct vv_req *q,
 /* Sets the state and deletes the request's pending shares and release;
  * inside the caller's transaction. */
 int vv_req_close(vv_vault *v, const char *id, const char *state);
+/* Deletes a request's pending shares, in the caller's transaction. */
+int vv_req_destroy_pending(vv_vault *v, const char *id);
 /* Expires every open request past its time, destroying its secrets. */
 int vv_req_sweep(vv_vault *v);
 /* The requester's key pair for one request, from his token's secret. */
@@ -115,6 +123,10 @@ int vv_unseal_submit(vv_vault *v, const char *id, const char *manager,
     const char *decision, const struct vv_fido_assertion *a, int *complete);
 /* The k-th approval's work, inside its transaction (unseal_complete.c). */
 int vv_unseal_complete(vv_vault *v, const struct vv_req *q, unsigned k,
+    uint32_t epoch);
+/* A re-split's completion: the recombined key split among every
+ * manager at epoch + 1 (manager.c), inside the caller's transaction. */
+int vv_dual_reshare(vv_vault *v, const uint8_t *sk, unsigned k,
     uint32_t epoch);
 
 /* ---------------------------------------------------------- release.c */
@@ -172,6 +184,12 @@ int vv_dual_max_records(vv_vault *v, unsigned *max);
 	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + VV_SHARE_LEN + \
 	crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
+/* An X25519 key pair from a secret key: seed = BLAKE2b keyed by key over
+ * purpose, vault id and ctx.  sk: crypto_box_SECRETKEYBYTES of guarded
+ * memory. */
+int vv_derive_keypair(const uint8_t *key, size_t keylen, const char *purpose,
+    const uint8_t *vault_id, const void *ctx, size_t ctxlen, uint8_t pk[32],
+    uint8_t *sk);
 /* The manager's share key pair from an hmac-secret output; sk is
  * sodium_malloc'd memory of crypto_box_SECRETKEYBYTES. */
 int vv_share_keypair(const vv_vault *v, const char *manager,

@@ -572,3 +572,94 @@ vv_manager_foreach(vv_vault *v, vv_manager_fn *fn, void *arg)
 	sqlite3_finalize(st);
 	return r;
 }
+
+/* ---------------------------------------------------------- re-split */
+
+/* Pending decisions hold shares of the old epoch, which cannot be
+ * combined with new ones: those requests are closed.  Approved ones
+ * keep their release, which no longer needs the key. */
+static int
+close_pending_requests(vv_vault *v)
+{
+	static const char *const sql[2] = {
+		"UPDATE approvals SET pending_share = NULL WHERE request_id IN "
+		"(SELECT id FROM unseal_requests WHERE state = 'pending' AND "
+		"kind = 1)",
+		"UPDATE unseal_requests SET state = 'expired', closed = "
+		"strftime('%s', 'now') WHERE state = 'pending' AND kind = 1"
+	};
+	int r = VV_OK, i;
+
+	for (i = 0; i < 2 && r == VV_OK; i++)
+		r = vv_exec(v, sql[i]);
+	return r;
+}
+
+static int
+load_all_managers(vv_vault *v, struct vv_manager **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	struct vv_manager *m = NULL;
+	void *p;
+	int r, rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = vv_prepare(v, "SELECT " MANAGER_COLUMNS " FROM managers "
+	    "ORDER BY id", &st)) != VV_OK)
+		return r;
+	while (r == VV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == VV_SHAMIR_MAX_SHARES ||
+		    (p = realloc(m, (*n + 1) * sizeof(*m))) == NULL) {
+			r = vv_fail(v, VV_ERR_NOMEM, "too many managers");
+			break;
+		}
+		m = p;
+		r = from_row(v, st, &m[(*n)++]);
+	}
+	if (r == VV_OK && rc != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "reading key managers");
+	sqlite3_finalize(st);
+	*out = m;
+	return r;
+}
+
+int
+vv_dual_reshare(vv_vault *v, const uint8_t *sk, unsigned k, uint32_t epoch)
+{
+	struct vv_share *shares = NULL;
+	struct vv_manager *m = NULL;
+	char buf[16];
+	size_t n = 0, i;
+	int r;
+
+	if ((r = load_all_managers(v, &m, &n)) != VV_OK)
+		goto out;
+	if (n < k || n < 2) {
+		r = vv_fail(v, VV_ERR_INVALID, "a re-split needs at least %u "
+		    "managers", k);
+		goto out;
+	}
+	if ((shares = sodium_allocarray(n, sizeof(*shares))) == NULL) {
+		r = vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+		goto out;
+	}
+	if (vv_shamir_split(sk, k, (unsigned)n, epoch + 1, shares) != VV_OK) {
+		r = vv_fail(v, VV_ERR_INTERNAL, "splitting the VIP key");
+		goto out;
+	}
+	for (i = 0; i < n && r == VV_OK; i++)
+		r = store_share(v, &m[i], &shares[i]);
+	(void)snprintf(buf, sizeof(buf), "%u", epoch + 1);
+	if (r == VV_OK && (r = vv_exec(v, "DELETE FROM shares WHERE epoch < "
+	    "(SELECT max(epoch) FROM shares)")) == VV_OK &&
+	    (r = vv_meta_set(v, "dual_epoch", buf)) == VV_OK)
+		r = close_pending_requests(v);
+out:
+	if (shares != NULL) {
+		sodium_memzero(shares, n * sizeof(*shares));
+		sodium_free(shares);
+	}
+	free(m);
+	return r;
+}

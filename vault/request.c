@@ -28,7 +28,11 @@
 const char *
 vv_request_kind_name(int kind)
 {
-	return kind == VV_REQ_UNSEAL ? "unseal" : NULL;
+	if (kind == VV_REQ_UNSEAL)
+		return "unseal";
+	if (kind == VV_REQ_RESHARE)
+		return "reshare";
+	return NULL;
 }
 
 /* One line of printable UTF-8: no C0/C1 controls, no DEL. */
@@ -85,26 +89,45 @@ vv_request_sort(struct vv_request *r)
 	r->nrecords = n;
 }
 
+/* A re-split names no records and no recipient, and comes from the
+ * administrator. */
+static const char *
+check_reshare(const struct vv_request *r)
+{
+	static const uint8_t zero[crypto_box_PUBLICKEYBYTES];
+
+	if (strcmp(r->requester, VV_RESHARE_REQUESTER) != 0 ||
+	    strcmp(r->token_id, VV_RESHARE_TOKEN_ID) != 0 ||
+	    strcmp(r->role, VV_RESHARE_ROLE) != 0 ||
+	    memcmp(r->recipient_pk, zero, sizeof(zero)) != 0)
+		return "a re-split comes from the administrator";
+	if (r->nrecords != 0)
+		return "a re-split names no records";
+	return NULL;
+}
+
 /* The rules both directions enforce; names the first broken one. */
 static const char *
 check(const struct vv_request *r)
 {
 	size_t i;
 
-	if (r->kind != VV_REQ_UNSEAL)
+	if (vv_request_kind_name(r->kind) == NULL)
 		return "unknown request kind";
 	if (r->created <= 0 || r->expires <= r->created ||
 	    r->expires - r->created > VV_REQ_TTL_MAX)
 		return "bad validity period";
+	if (!valid_reason(r->reason, strlen(r->reason)))
+		return "the reason must be 1 to 500 bytes of printable UTF-8 "
+		    "on one line";
+	if (r->kind == VV_REQ_RESHARE)
+		return check_reshare(r);
 	if (!vv_valid_name(r->requester))
 		return "bad requester name";
 	if (!valid_token_id(r->token_id))
 		return "bad token id";
 	if (!vv_valid_name(r->role))
 		return "bad role name";
-	if (!valid_reason(r->reason, strlen(r->reason)))
-		return "the reason must be 1 to 500 bytes of printable UTF-8 "
-		    "on one line";
 	if (r->nrecords == 0 || r->nrecords > VV_REQ_RECORDS_MAX)
 		return "bad number of records";
 	for (i = 0; i < r->nrecords; i++) {

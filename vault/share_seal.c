@@ -19,24 +19,22 @@
 #define NPUB crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
 int
-vv_share_keypair(const vv_vault *v, const char *manager,
-    const uint8_t hmac[VV_FIDO_HMAC_LEN], uint8_t pk[32], uint8_t *sk)
+vv_derive_keypair(const uint8_t *key, size_t keylen, const char *purpose,
+    const uint8_t *vault_id, const void *ctx, size_t ctxlen, uint8_t pk[32],
+    uint8_t *sk)
 {
 	crypto_generichash_state h;
 	uint8_t seed[crypto_box_SEEDBYTES];
 	int r;
 
-	/* Keyed by the token's output; the vault id and name make two
-	 * vaults (or managers) on one credential differ anyway. */
-	r = crypto_generichash_init(&h, hmac, VV_FIDO_HMAC_LEN, sizeof(seed));
+	r = crypto_generichash_init(&h, key, keylen, sizeof(seed));
 	if (r == 0)
-		r = crypto_generichash_update(&h, (const uint8_t *)SEED_AAD,
-		    sizeof(SEED_AAD));
+		r = crypto_generichash_update(&h, (const uint8_t *)purpose,
+		    strlen(purpose) + 1);
 	if (r == 0)
-		r = crypto_generichash_update(&h, v->id, VV_ID_LEN);
+		r = crypto_generichash_update(&h, vault_id, VV_ID_LEN);
 	if (r == 0)
-		r = crypto_generichash_update(&h, (const uint8_t *)manager,
-		    strlen(manager) + 1);
+		r = crypto_generichash_update(&h, ctx, ctxlen);
 	if (r == 0)
 		r = crypto_generichash_final(&h, seed, sizeof(seed));
 	if (r == 0)
@@ -44,6 +42,16 @@ vv_share_keypair(const vv_vault *v, const char *manager,
 	sodium_memzero(&h, sizeof(h));
 	sodium_memzero(seed, sizeof(seed));
 	return r == 0 ? VV_OK : VV_ERR_INTERNAL;
+}
+
+int
+vv_share_keypair(const vv_vault *v, const char *manager,
+    const uint8_t hmac[VV_FIDO_HMAC_LEN], uint8_t pk[32], uint8_t *sk)
+{
+	/* Keyed by the token's output; the vault id and name make two
+	 * vaults (or managers) on one credential differ anyway. */
+	return vv_derive_keypair(hmac, VV_FIDO_HMAC_LEN, SEED_AAD, v->id,
+	    manager, strlen(manager) + 1, pk, sk);
 }
 
 static size_t

@@ -231,22 +231,6 @@ out:
 	return r;
 }
 
-static int
-destroy_pending(vv_vault *v, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if ((r = vv_prepare(v, "UPDATE approvals SET pending_share = NULL "
-	    "WHERE request_id = ?", &st)) != VV_OK)
-		return r;
-	(void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-		r = vv_fail_db(v, rc, "destroying pending shares");
-	sqlite3_finalize(st);
-	return r;
-}
-
 int
 vv_unseal_complete(vv_vault *v, const struct vv_req *q, unsigned k,
     uint32_t epoch)
@@ -267,10 +251,15 @@ vv_unseal_complete(vv_vault *v, const struct vv_req *q, unsigned k,
 	if ((r = gather(v, q, epoch, &g)) != VV_OK ||
 	    (r = combine(v, &g, k, sk)) != VV_OK)
 		goto out;
+	if (q->req->kind == VV_REQ_RESHARE) {
+		if ((r = vv_dual_reshare(v, sk, k, epoch)) == VV_OK)
+			r = vv_req_close(v, q->id, "done");
+		goto out;
+	}
 	r = decrypt_contacts(v, q, sk, &rel);	/* takes sk */
 	sk = NULL;
 	if (r == VV_OK && (r = store_release(v, q, &rel)) == VV_OK)
-		r = destroy_pending(v, q->id);
+		r = vv_req_destroy_pending(v, q->id);
 out:
 	vv_buf_free(&rel);
 	if (sk != NULL)

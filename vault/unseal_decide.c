@@ -111,7 +111,8 @@ prepare(vv_vault *v, const char *id, const char *manager,
 	    (r = vv_req_check_open(v, &d->q, "pending")) != VV_OK ||
 	    (r = vv_manager_load(v, manager, &d->m)) != VV_OK)
 		return r;
-	if (strcmp(d->m.name, d->q.req->requester) == 0)
+	if (d->q.req->kind == VV_REQ_UNSEAL &&
+	    strcmp(d->m.name, d->q.req->requester) == 0)
 		return vv_fail(v, VV_ERR_DENIED, "%s made request %s and cannot "
 		    "decide on it", d->m.name, d->q.id);
 	if ((r = check_first_decision(v, d)) != VV_OK ||

@@ -151,6 +151,9 @@ static int
 check_requester(vv_vault *v, const struct vv_req *q,
     const struct vv_token_info *ti)
 {
+	if (q->req->kind != VV_REQ_UNSEAL)
+		return vv_fail(v, VV_ERR_DENIED, "request %s is a re-split of "
+		    "the key: there is nothing to fetch", q->id);
 	if (strcmp(ti->id, q->req->token_id) != 0)
 		return vv_fail(v, VV_ERR_DENIED, "only the token that made "
 		    "request %s can fetch it", q->id);

@@ -68,6 +68,7 @@ show_one(vv_vault *v, const char *id, unsigned k, struct deciders *d,
 		recs[i] = q.req->records[i];
 	memset(&info, 0, sizeof(info));
 	info.id = q.id;
+	info.kind = vv_request_kind_name(q.req->kind);
 	info.state = q.state;
 	info.requester = q.req->requester;
 	info.role = q.req->role;

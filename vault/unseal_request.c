@@ -33,27 +33,10 @@ int
 vv_recipient_keypair(const vv_vault *v, const uint8_t *token_secret,
     const uint8_t id[VV_REQ_ID_LEN], uint8_t pk[32], uint8_t *sk)
 {
-	crypto_generichash_state h;
-	uint8_t seed[crypto_box_SEEDBYTES];
-	int r;
-
 	/* Only the holder of the requesting token can derive the key the
 	 * release is sealed to: not the managers, not the administrator. */
-	r = crypto_generichash_init(&h, token_secret, VV_KEY_LEN, sizeof(seed));
-	if (r == 0)
-		r = crypto_generichash_update(&h,
-		    (const uint8_t *)RECIPIENT_PURPOSE, sizeof(RECIPIENT_PURPOSE));
-	if (r == 0)
-		r = crypto_generichash_update(&h, v->id, VV_ID_LEN);
-	if (r == 0)
-		r = crypto_generichash_update(&h, id, VV_REQ_ID_LEN);
-	if (r == 0)
-		r = crypto_generichash_final(&h, seed, sizeof(seed));
-	if (r == 0)
-		r = crypto_box_seed_keypair(pk, sk, seed);
-	sodium_memzero(&h, sizeof(h));
-	sodium_memzero(seed, sizeof(seed));
-	return r == 0 ? VV_OK : VV_ERR_INTERNAL;
+	return vv_derive_keypair(token_secret, VV_KEY_LEN, RECIPIENT_PURPOSE,
+	    v->id, id, VV_REQ_ID_LEN, pk, sk);
 }
 
 /* The HSM seal of a request: AES-GCM by the master key over its digest,
@@ -183,9 +166,10 @@ insert_request(vv_vault *v, const struct vv_request *q, const uint8_t *enc,
 	int r, rc;
 
 	if ((r = vv_prepare(v, "INSERT INTO unseal_requests(id, encoding, "
-	    "seal, requester, created, expires, state) VALUES (?, ?, ?, ?, "
-	    "?, ?, 'pending')", &st)) != VV_OK)
+	    "seal, requester, created, expires, kind, state) VALUES (?, ?, ?, "
+	    "?, ?, ?, ?, 'pending')", &st)) != VV_OK)
 		return r;
+	(void)sqlite3_bind_int(st, 7, q->kind);
 	(void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	(void)sqlite3_bind_blob(st, 2, enc, (int)enclen, SQLITE_STATIC);
 	(void)sqlite3_bind_blob(st, 3, seal, (int)seallen, SQLITE_STATIC);
@@ -198,35 +182,18 @@ insert_request(vv_vault *v, const struct vv_request *q, const uint8_t *enc,
 	return r;
 }
 
-int
-vv_unseal_request(vv_vault *v, const char *token,
-    const char *const *xids, size_t n, const char *reason, int64_t ttl,
+/* Encodes, seals with the HSM and stores a new request. */
+static int
+store_request(vv_vault *v, const struct vv_request *q,
     char id_out[VV_REQ_ID_HEX])
 {
-	struct vv_token_info ti;
-	struct vv_request *q = NULL;
-	uint8_t *enc = NULL, *secret = NULL, seal[32 + VV_P11_OVERHEAD];
-	char tid[17], id[VV_REQ_ID_HEX];
+	uint8_t *enc, seal[32 + VV_P11_OVERHEAD];
+	char id[VV_REQ_ID_HEX];
 	size_t enclen = 0, seallen = 0;
-	unsigned k;
-	uint32_t epoch;
 	int r;
 
-	id_out[0] = '\0';
-	if ((r = vv_dual_threshold(v, &k, &epoch)) != VV_OK ||
-	    (r = vv_token_verify(v, token, &ti)) != VV_OK)
-		return r;
-	q = malloc(sizeof(*q));
-	enc = malloc(VV_REQ_ENC_MAX);
-	secret = sodium_malloc(VV_KEY_LEN);
-	if (q == NULL || enc == NULL || secret == NULL) {
-		r = vv_fail(v, VV_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = vv_token_parse(token, tid, secret)) != VV_OK ||
-	    (r = fill_request(v, &ti, secret, xids, n, reason, ttl, q)) !=
-	    VV_OK)
-		goto out;
+	if ((enc = malloc(VV_REQ_ENC_MAX)) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
 	if (vv_request_encode(q, enc, &enclen) != VV_OK) {
 		r = vv_fail(v, VV_ERR_INVALID, "the reason must be printable "
 		    "text on one line");
@@ -243,10 +210,76 @@ vv_unseal_request(vv_vault *v, const char *token,
 	}
 	memcpy(id_out, id, VV_REQ_ID_HEX);
 out:
+	free(enc);
+	return r;
+}
+
+int
+vv_unseal_request(vv_vault *v, const char *token,
+    const char *const *xids, size_t n, const char *reason, int64_t ttl,
+    char id_out[VV_REQ_ID_HEX])
+{
+	struct vv_token_info ti;
+	struct vv_request *q = NULL;
+	uint8_t *secret = NULL;
+	char tid[17];
+	unsigned k;
+	uint32_t epoch;
+	int r;
+
+	id_out[0] = '\0';
+	if ((r = vv_dual_threshold(v, &k, &epoch)) != VV_OK ||
+	    (r = vv_token_verify(v, token, &ti)) != VV_OK)
+		return r;
+	q = malloc(sizeof(*q));
+	secret = sodium_malloc(VV_KEY_LEN);
+	if (q == NULL || secret == NULL) {
+		r = vv_fail(v, VV_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = vv_token_parse(token, tid, secret)) == VV_OK &&
+	    (r = fill_request(v, &ti, secret, xids, n, reason, ttl, q)) ==
+	    VV_OK)
+		r = store_request(v, q, id_out);
+out:
 	if (secret != NULL)
 		sodium_free(secret);
 	free(q);
-	free(enc);
+	return r;
+}
+
+int
+vv_manager_reshare(vv_vault *v, const char *reason, int64_t ttl,
+    char id_out[VV_REQ_ID_HEX])
+{
+	struct vv_request *q;
+	unsigned k;
+	uint32_t epoch;
+	int r;
+
+	id_out[0] = '\0';
+	if ((r = vv_dual_threshold(v, &k, &epoch)) != VV_OK)
+		return r;
+	if (ttl < 0 || ttl > VV_REQ_TTL_MAX || reason == NULL ||
+	    strlen(reason) > VV_REQ_REASON_MAX)
+		return vv_fail(v, VV_ERR_INVALID, "a reason of at most %u "
+		    "bytes and a time to live of at most 24 hours",
+		    VV_REQ_REASON_MAX);
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
+	q->kind = VV_REQ_RESHARE;
+	memcpy(q->vault_id, v->id, VV_ID_LEN);
+	randombytes_buf(q->id, sizeof(q->id));
+	q->created = vv_now();
+	q->expires = q->created + (ttl == 0 ? DEFAULT_TTL : ttl);
+	(void)snprintf(q->requester, sizeof(q->requester), "%s",
+	    VV_RESHARE_REQUESTER);
+	(void)snprintf(q->token_id, sizeof(q->token_id), "%s",
+	    VV_RESHARE_TOKEN_ID);
+	(void)snprintf(q->role, sizeof(q->role), "%s", VV_RESHARE_ROLE);
+	(void)snprintf(q->reason, sizeof(q->reason), "%s", reason);
+	r = store_request(v, q, id_out);
+	free(q);
 	return r;
 }
 
@@ -328,7 +361,7 @@ vv_req_load(vv_vault *v, const char *hex, struct vv_req *q)
  * (pending shares, an unfetched release) is deleted in the same
  * transaction. */
 int
-vv_req_close(vv_vault *v, const char *id, const char *state)
+vv_req_destroy_pending(vv_vault *v, const char *id)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -337,10 +370,20 @@ vv_req_close(vv_vault *v, const char *id, const char *state)
 	    "WHERE request_id = ?", &st)) != VV_OK)
 		return r;
 	(void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "destroying pending shares");
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return vv_fail_db(v, rc, "destroying pending shares");
+	return r;
+}
+
+int
+vv_req_close(vv_vault *v, const char *id, const char *state)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_req_destroy_pending(v, id)) != VV_OK)
+		return r;
 	if ((r = vv_prepare(v, "UPDATE unseal_requests SET state = ?, "
 	    "release = NULL, closed = ? WHERE id = ?", &st)) != VV_OK)
 		return r;

@@ -161,6 +161,33 @@ expect_exit 0 vvr unseal approve "$R2" --manager kate --device "soft:$K/kate"
 expect_exit 0 vvr unseal fetch "$R2" --token "$DESK"
 assert_contains "$OUT" "${VIP[2]}" "after the faults, the request still completes"
 
+# ---- a manager enrolled later holds a share after a re-split
+expect_exit 0 "$VIPVAULT" softkey create "$K/nina"
+expect_exit 0 vvr manager enroll nina --device "soft:$K/nina"
+assert_contains "$OUT" "no share until"
+expect_exit 1 vvr manager reshare
+assert_contains "$ERR" "--reason"
+expect_exit 0 vvr --json manager reshare --reason "nina joins" --ttl 1h
+RS=$(json 'd["request"]')
+expect_exit 0 vvr unseal show "$RS"
+assert_contains "$OUT" "re-split of the VIP key" "show: a re-split says so"
+expect_exit 0 vvr unseal approve "$RS" --manager kate --device "soft:$K/kate"
+expect_exit 0 vvr unseal approve "$RS" --manager mia --device "soft:$K/mia"
+assert_contains "$OUT" "complete"
+expect_exit 2 vvr unseal fetch "$RS" --token "$DESK"
+assert_contains "$ERR" "nothing to fetch"
+expect_exit 0 vvr manager list --json
+mapfile -t J < <(json '[m["share_epoch"] for m in d["managers"]]' 'd["epoch"]')
+assert_eq "${J[0]:-}" '[2, 2, 2, 2]' "after the re-split every manager holds an epoch 2 share"
+assert_eq "${J[1]:-}" 2 "key epoch 2"
+expect_exit 0 vvr --json unseal request --token "$DESK" --records "${VIP[0]}" \
+    --reason "after the re-split"
+R3=$(json 'd["request"]')
+expect_exit 0 vvr unseal approve "$R3" --manager nina --device "soft:$K/nina"
+expect_exit 0 vvr unseal approve "$R3" --manager leo --device "soft:$K/leo"
+expect_exit 0 vvr --json unseal fetch "$R3" --token "$DESK"
+assert_eq "$(json 'd[0]["phone"]')" "$want_phone" "nina and leo release the contact"
+
 # ---- another vault: the same manager names, other credentials
 W=$E2E_TMP/w
 expect_exit 0 "$VIPVAULT" softkey create "$K/x1"
