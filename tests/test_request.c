@@ -171,24 +171,27 @@ static void
 test_challenge_binds_everything(void **state)
 {
 	struct vv_request *q = sample();
-	uint8_t *enc, a[32], b[32], vid[VV_ID_LEN];
+	uint8_t *enc, a[32], b[32], vid[VV_ID_LEN], dg[32];
 	size_t len;
 
 	(void)state;
 	enc = encode(q, &len);
+	crypto_hash_sha256(dg, enc, len);
 	memset(vid, 1, sizeof(vid));
-	vv_request_challenge(vid, "approve", enc, len, a);
-	vv_request_challenge(vid, "deny", enc, len, b);
+	vv_request_challenge(vid, "approve", dg, a);
+	vv_request_challenge(vid, "deny", dg, b);
 	assert_memory_not_equal(a, b, 32);
 	vid[15] ^= 1;
-	vv_request_challenge(vid, "approve", enc, len, b);
+	vv_request_challenge(vid, "approve", dg, b);
 	assert_memory_not_equal(a, b, 32);
 	vid[15] ^= 1;
 	enc[len - 1] ^= 1;
-	vv_request_challenge(vid, "approve", enc, len, b);
+	crypto_hash_sha256(dg, enc, len);
+	vv_request_challenge(vid, "approve", dg, b);
 	assert_memory_not_equal(a, b, 32);
 	enc[len - 1] ^= 1;
-	vv_request_challenge(vid, "approve", enc, len, b);
+	crypto_hash_sha256(dg, enc, len);
+	vv_request_challenge(vid, "approve", dg, b);
 	assert_memory_equal(a, b, 32);
 	free(q);
 	free(enc);

@@ -93,7 +93,7 @@ forge(struct tl_dual *d, const char *dev, const struct vv_fido_cred *cred,
 	uint8_t cdh[32];
 
 	assert_int_equal(vv_req_load(d->t.v, id, &q), VV_OK);
-	vv_request_challenge(vault_id, decision, q.enc, q.enclen, cdh);
+	vv_request_challenge(vault_id, decision, q.digest, cdh);
 	vv_req_clear(&q);
 	memset(&fd, 0, sizeof(fd));
 	fd.path = dev;

@@ -66,10 +66,13 @@ const char *vv_request_kind_name(int kind);
 
 /*
  * The 32 bytes a manager's token signs: a hash of the purpose, the vault
- * id, the decision ("approve" / "deny") and the request's encoding.
+ * id, the decision ("approve" / "deny") and the request's digest
+ * (SHA-256 of its encoding).  Over the digest, not the encoding, so that
+ * compliance can re-verify an approval from the log, which names no
+ * client.
  */
 void vv_request_challenge(const uint8_t *vault_id, const char *decision,
-    const uint8_t *enc, size_t enclen, uint8_t cdh[32]);
+    const uint8_t digest[32], uint8_t cdh[32]);
 
 /* The relying-party id of a vault's credentials: "vipvault-<id hex>". */
 void vv_rp_id(const vv_vault *v, char out[VV_RP_ID_MAX]);

@@ -307,7 +307,7 @@ vv_request_decode(const uint8_t *in, size_t len, struct vv_request *r,
 
 void
 vv_request_challenge(const uint8_t *vault_id, const char *decision,
-    const uint8_t *enc, size_t enclen, uint8_t cdh[32])
+    const uint8_t digest[32], uint8_t cdh[32])
 {
 	crypto_hash_sha256_state h;
 	uint8_t d = (uint8_t)strlen(decision);
@@ -318,7 +318,7 @@ vv_request_challenge(const uint8_t *vault_id, const char *decision,
 	(void)crypto_hash_sha256_update(&h, vault_id, VV_ID_LEN);
 	(void)crypto_hash_sha256_update(&h, &d, 1);
 	(void)crypto_hash_sha256_update(&h, (const uint8_t *)decision, d);
-	(void)crypto_hash_sha256_update(&h, enc, enclen);
+	(void)crypto_hash_sha256_update(&h, digest, 32);
 	(void)crypto_hash_sha256_final(&h, cdh);
 }
 

@@ -52,7 +52,7 @@ take_share(vv_vault *v, const struct vv_req *q, uint32_t epoch,
 	if (name == NULL || (r = vv_manager_load(v, name, &m)) != VV_OK)
 		return name == NULL ? VV_ERR_INTEGRITY : r;
 	vv_rp_id(v, rp);
-	vv_request_challenge(v->id, "approve", q->enc, q->enclen, cdh);
+	vv_request_challenge(v->id, "approve", q->digest, cdh);
 	if (vv_fido_verify(rp, &m.cred, cdh, 1, sqlite3_column_blob(st, 1),
 	    (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 2),
 	    (size_t)sqlite3_column_bytes(st, 2), &count) != VV_OK)

@@ -119,7 +119,7 @@ prepare(vv_vault *v, const char *id, const char *manager,
 	    (r = load_share_row(v, d)) != VV_OK)
 		return r;
 	vv_rp_id(v, d->rp);
-	vv_request_challenge(v->id, decision, d->q.enc, d->q.enclen, d->cdh);
+	vv_request_challenge(v->id, decision, d->q.digest, d->cdh);
 	return VV_OK;
 }
 
