@@ -71,6 +71,7 @@ int cmd_token(struct cli *, int, char **);
 int cmd_manager(struct cli *, int, char **);
 int cmd_unseal(struct cli *, int, char **);
 int cmd_softkey(struct cli *, int, char **);
+int cmd_compliance(struct cli *, int, char **);
 
 /* ------------------------------------------------------- fido_cli.c */
 

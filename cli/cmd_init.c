@@ -18,7 +18,8 @@ static const char init_help[] =
     "usage: vipvault [--vault DIR] init (--dev | --pkcs11 URI)\n"
     "         [--managers NAME,NAME,... [--threshold K] [--devices D,D,...]\n"
     "          [--alg es256|eddsa] [--require-uv] [--max-records N]\n"
-    "          [--pin-file FILE]] [--json]\n\n"
+    "          [--pin-file FILE]]\n"
+    "         [--compliance-dir DIR --compliance-pub FILE] [--json]\n\n"
     "Creates a vault in DIR (new or empty).\n"
     "  --dev          a development SoftHSM2 token inside DIR/hsm, its PIN\n"
     "                 in DIR/hsm/user.pin (mode 0600)\n"
@@ -37,6 +38,11 @@ static const char init_help[] =
     "  --max-records  records per unseal request (default 20)\n"
     "  --pin-file     read token PINs from FILE (mode 0600) instead of\n"
     "                 the terminal\n"
+    "  --compliance-dir DIR, --compliance-pub FILE\n"
+    "                 the compliance mirror (a directory compliance owns)\n"
+    "                 and the officer's public key (compliance keygen);\n"
+    "                 with --dev and without them: DIR/mirror and a\n"
+    "                 development key in DIR/compliance.key\n"
     "  --json         machine-readable output\n";
 
 struct init_args {
@@ -45,6 +51,8 @@ struct init_args {
 	char *managers;
 	char *devices;
 	const char *pin_file;
+	const char *compliance_dir;
+	const char *compliance_pub;
 	vv_dual_config dual;
 	int alg;
 };
@@ -74,6 +82,8 @@ parse_init(struct cli *c, int argc, char **argv, struct init_args *a)
 		{ "require-uv", no_argument, NULL, 'u' },
 		{ "max-records", required_argument, NULL, 'n' },
 		{ "pin-file", required_argument, NULL, 'P' },
+		{ "compliance-dir", required_argument, NULL, 'C' },
+		{ "compliance-pub", required_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -118,6 +128,12 @@ parse_init(struct cli *c, int argc, char **argv, struct init_args *a)
 		case 'P':
 			a->pin_file = optarg;
 			break;
+		case 'C':
+			a->compliance_dir = optarg;
+			break;
+		case 'K':
+			a->compliance_pub = optarg;
+			break;
 		case 'j':
 			c->json = 1;
 			break;
@@ -138,6 +154,9 @@ parse_init(struct cli *c, int argc, char **argv, struct init_args *a)
 	    a->dual.max_records != 0 || a->pin_file != NULL))
 		return cli_usage_error(c, "key manager options need "
 		    "--managers");
+	if ((a->compliance_dir == NULL) != (a->compliance_pub == NULL))
+		return cli_usage_error(c, "--compliance-dir and "
+		    "--compliance-pub go together");
 	if (c->vault_dir == NULL)
 		return cli_usage_error(c, "no vault: use --vault DIR or set "
 		    "VIPVAULT_DIR");
@@ -243,6 +262,8 @@ cmd_init(struct cli *c, int argc, char **argv)
 	o.managers = (const char *const *)names;
 	o.fido = fido;
 	o.dual = a.dual;
+	o.compliance_dir = a.compliance_dir;
+	o.compliance_pub = a.compliance_pub;
 	r = vv_vault_create_with(&v, c->vault_dir, &o, msg, sizeof(msg));
 	if (r != VV_OK)
 		return cli_fail(c, r, "%s", msg[0] ? msg : vv_strerror(r));

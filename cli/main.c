@@ -27,6 +27,7 @@ static const struct cli_cmd commands[] = {
 	{ "manager", cmd_manager, "enroll and list key managers (FIDO2)" },
 	{ "unseal", cmd_unseal, "request, approve and fetch VIP contacts" },
 	{ "softkey", cmd_softkey, "create a software FIDO2 token (dev)" },
+	{ "compliance", cmd_compliance, "the compliance log: review, verify" },
 	{ NULL, NULL, NULL }
 };
 

@@ -225,12 +225,12 @@ test_schema_newer(void **state)
 	close_and_snapshot(t, &before);
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_SCHEMA);
 	assert_string_equal(msg, "the vault's schema is version 99; this "
-	    "vipvault knows up to 2: upgrade vipvault");
+	    "vipvault knows up to 3: upgrade vipvault");
 	assert_unchanged(t, &before);
 }
 
 /* A vault made before dual control (schema 1) opens, is migrated to
- * schema 2 in one transaction, and keeps its records. */
+ * the current schema in one transaction, and keeps its records. */
 static void
 test_schema_1_migrates(void **state)
 {
@@ -239,9 +239,10 @@ test_schema_1_migrates(void **state)
 
 	assert_int_equal(tl_sql(t, "DROP TABLE releases; DROP TABLE "
 	    "approvals; DROP TABLE unseal_requests; DROP TABLE shares; "
-	    "DROP TABLE managers; PRAGMA user_version = 1"), 0);
+	    "DROP TABLE managers; DROP TABLE clog; DROP TABLE clog_heads; "
+	    "DROP TABLE clog_state; PRAGMA user_version = 1"), 0);
 	assert_int_equal(tl_vault_reopen(t), 0);
-	assert_int_equal(tl_sql_int(t, "PRAGMA user_version"), 2);
+	assert_int_equal(tl_sql_int(t, "PRAGMA user_version"), 3);
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM sqlite_master "
 	    "WHERE name IN ('managers', 'shares', 'unseal_requests', "
 	    "'approvals', 'releases')"), 5);

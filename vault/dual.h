@@ -30,6 +30,8 @@ enum vv_req_kind {
 #define VV_RESHARE_REQUESTER "administrator"
 #define VV_RESHARE_TOKEN_ID "0000000000000000"
 #define VV_RESHARE_ROLE "-"
+/* How a re-split's reason starts in the log. */
+#define VV_RESHARE_PREFIX "re-split: "
 
 /* A request as its canonical encoding carries it (request.c). */
 struct vv_request {

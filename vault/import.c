@@ -19,6 +19,7 @@
 
 #include "vault/csv.h"
 #include "vault/internal.h"
+#include "vault/clog.h"
 
 enum col {
 	COL_EXTID, COL_NAME, COL_PHONE, COL_EMAIL, COL_ADDRESS, COL_SPEND,
@@ -290,7 +291,8 @@ vv_import_csv(vv_vault *v, const char *path, vv_progress_fn *progress,
 		goto out;
 	}
 	vv_writer_free(&im.w);
-	if ((r = vv_store_commit(v)) != VV_OK) {
+	if ((r = vv_clog_note(v, VV_EV_IMPORT, NULL, NULL, "CSV import", NULL,
+	    1, sum.records)) != VV_OK || (r = vv_store_commit(v)) != VV_OK) {
 		vv_store_rollback(v);
 		goto out;
 	}

@@ -25,8 +25,10 @@
 #define VV_NAME_MAX      64u	/* role, user, owner names */
 #define VV_EXTID_MAX     128u
 #define VV_BATCH_RECORDS 1024u	/* records sharing one data key */
-#define VV_SCHEMA_VERSION 2
+#define VV_SCHEMA_VERSION 3
 #define VV_FIELD_MAX     65536u	/* bytes in one field */
+#define VV_LOG_KEYS_LEN  (32u + crypto_sign_SECRETKEYBYTES + 32u)
+#define VV_LOG_MIRROR_KEY (32u + crypto_sign_SECRETKEYBYTES)	/* offset */
 
 /*
  * Key domains: one X25519 key pair each.  A tier's records are sealed in
@@ -66,6 +68,11 @@ struct vv_vault {
 	/* Blind-index hash states, keyed and with "phone\0" / "email\0"
 	 * absorbed: each lookup copies one and hashes only the value. */
 	crypto_generichash_state *index_state;	/* sodium_malloc, [2] */
+	/* Compliance log: pseudonym key (32) || Ed25519 secret key (64) ||
+	 * mirror key (32), sodium_malloc'd; the signing public key. */
+	uint8_t *log_keys;
+	uint8_t log_sign_pk[crypto_sign_PUBLICKEYBYTES];
+	int clog_dirty;		/* this transaction appended log entries */
 	struct vv_domain_key dom[VV_DOM_COUNT];
 	vv_policy policy;
 	char errmsg[VV_ERRMSG_MAX];
@@ -134,6 +141,8 @@ int vv_prepare(vv_vault *v, const char *sql, sqlite3_stmt **st);
 /* Runs a statement without results. */
 int vv_exec(vv_vault *v, const char *sql);
 int vv_meta_get(vv_vault *v, const char *key, char **value);
+/* Brings the compliance mirror up to date (mirror.c). */
+int vv_mirror_sync(vv_vault *v);
 int vv_meta_set(vv_vault *v, const char *key, const char *value);
 
 /* ---------------------------------------------------------- schema.c */

@@ -61,6 +61,31 @@ index_states(vv_vault *v, const uint8_t *key)
 	return VV_OK;
 }
 
+/* The compliance log's keys: the record pseudonym key, the Ed25519 key
+ * that signs tree heads and the key mirrored entries are encrypted
+ * under, all under the HSM through the root. */
+static int
+log_keys(vv_vault *v, const uint8_t *root)
+{
+	uint8_t *seed;
+	int r = VV_OK;
+
+	if (v->log_keys == NULL && (v->log_keys =
+	    sodium_malloc(VV_LOG_KEYS_LEN)) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+	if ((seed = sodium_malloc(crypto_sign_SEEDBYTES)) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
+	if (crypto_kdf_derive_from_key(v->log_keys, VV_KEY_LEN, 3,
+	    "vvpseud_", root) != 0 || crypto_kdf_derive_from_key(seed,
+	    crypto_sign_SEEDBYTES, 4, "vvlogsig", root) != 0 ||
+	    crypto_sign_seed_keypair(v->log_sign_pk, v->log_keys + VV_KEY_LEN,
+	    seed) != 0 || crypto_kdf_derive_from_key(v->log_keys +
+	    VV_LOG_MIRROR_KEY, VV_KEY_LEN, 5, "vvmirror", root) != 0)
+		r = vv_fail(v, VV_ERR_INTERNAL, "key derivation failed");
+	sodium_free(seed);
+	return r;
+}
+
 static int
 derive(vv_vault *v, const uint8_t *root, uint8_t *dbkey)
 {
@@ -73,8 +98,8 @@ derive(vv_vault *v, const uint8_t *root, uint8_t *dbkey)
 	    root) != 0 || crypto_kdf_derive_from_key(ikey, VV_KEY_LEN, 2,
 	    "vvblind_", root) != 0)
 		r = vv_fail(v, VV_ERR_INTERNAL, "key derivation failed");
-	else
-		r = index_states(v, ikey);
+	else if ((r = index_states(v, ikey)) == VV_OK)
+		r = log_keys(v, root);
 	sodium_free(ikey);
 	return r;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vault/dual.h"
+#include "vault/clog.h"
 #include "hsm/softfido.h"
 
 #define ENROLL_PURPOSE "vipvault/enroll/v1"
@@ -346,11 +347,13 @@ vv_manager_enroll(vv_vault *v, const char *name, const vv_fido_opts *o)
 		return r;
 	if ((r = vv_store_begin(v)) != VV_OK)
 		return r;
-	if ((r = insert_manager(v, &m)) != VV_OK) {
+	if ((r = insert_manager(v, &m)) != VV_OK ||
+	    (r = vv_clog_manager(v, &m)) != VV_OK ||
+	    (r = vv_store_commit(v)) != VV_OK) {
 		vv_store_rollback(v);
 		return r;
 	}
-	return vv_store_commit(v);
+	return VV_OK;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -489,10 +492,11 @@ split_and_store(vv_vault *v, struct vv_manager *m, size_t n,
 		goto out;
 	}
 	for (i = 0, r = VV_OK; i < n && r == VV_OK; i++)
-		if ((r = insert_manager(v, &m[i])) == VV_OK)
-			r = store_share(v, &m[i], &shares[i]);
-	if (r == VV_OK)
-		r = store_settings(v, c, pk);
+		if ((r = insert_manager(v, &m[i])) == VV_OK &&
+		    (r = store_share(v, &m[i], &shares[i])) == VV_OK)
+			r = vv_clog_manager(v, &m[i]);
+	if (r == VV_OK && (r = store_settings(v, c, pk)) == VV_OK)
+		r = vv_clog_dual(v, VV_EV_DUAL_SETUP, c->threshold, n, 1);
 out:
 	if (shares != NULL) {
 		sodium_memzero(shares, n * sizeof(*shares));
@@ -653,8 +657,9 @@ vv_dual_reshare(vv_vault *v, const uint8_t *sk, unsigned k, uint32_t epoch)
 	(void)snprintf(buf, sizeof(buf), "%u", epoch + 1);
 	if (r == VV_OK && (r = vv_exec(v, "DELETE FROM shares WHERE epoch < "
 	    "(SELECT max(epoch) FROM shares)")) == VV_OK &&
-	    (r = vv_meta_set(v, "dual_epoch", buf)) == VV_OK)
-		r = close_pending_requests(v);
+	    (r = vv_meta_set(v, "dual_epoch", buf)) == VV_OK &&
+	    (r = close_pending_requests(v)) == VV_OK)
+		r = vv_clog_dual(v, VV_EV_RESHARE_DONE, k, n, epoch + 1);
 out:
 	if (shares != NULL) {
 		sodium_memzero(shares, n * sizeof(*shares));

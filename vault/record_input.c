@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vault/internal.h"
+#include "vault/clog.h"
 #include "vault/normalize.h"
 
 static void
@@ -137,10 +138,14 @@ vv_record_put(vv_vault *v, const vv_record_input *in)
 	/* Another handle may have changed the policy since we opened. */
 	if ((r = vv_policy_load(v)) != VV_OK ||
 	    (r = vv_writer_new(v, &w)) != VV_OK ||
-	    (r = vv_writer_put(v, w, in, NULL, NULL, NULL)) != VV_OK)
+	    (r = vv_writer_put(v, w, in, NULL, NULL, NULL)) != VV_OK ||
+	    (r = vv_clog_note(v, VV_EV_RECORD_PUT, NULL, NULL, NULL,
+	    in->external_id, 0, 0)) != VV_OK)
 		goto fail;
 	vv_writer_free(&w);
-	return vv_store_commit(v);
+	if ((r = vv_store_commit(v)) != VV_OK)
+		vv_store_rollback(v);
+	return r;
 fail:
 	vv_writer_free(&w);
 	vv_store_rollback(v);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vault/internal.h"
+#include "vault/clog.h"
 
 struct retier {
 	struct vv_keys *keys;
@@ -202,6 +203,17 @@ vv_policy_set(vv_vault *v, const vv_policy *p, size_t *changed)
 	return vv_policy_set_progress(v, p, changed, NULL, NULL);
 }
 
+static int
+note_policy(vv_vault *v, const vv_policy *p, size_t moved)
+{
+	char text[256];
+
+	if (vv_policy_format(p, text, sizeof(text)) != VV_OK)
+		text[0] = '\0';
+	return vv_clog_note(v, VV_EV_POLICY_SET, NULL, NULL, text[0] != '\0' ?
+	    text : NULL, NULL, 1, moved);
+}
+
 int
 vv_policy_set_progress(vv_vault *v, const vv_policy *p, size_t *changed,
     vv_progress_fn *progress, void *arg)
@@ -229,7 +241,8 @@ vv_policy_set_progress(vv_vault *v, const vv_policy *p, size_t *changed,
 	if (progress != NULL && n > 0)
 		progress(arg, n, n);
 	retier_free(&rt);
-	if ((r = vv_store_commit(v)) != VV_OK)
+	if ((r = note_policy(v, p, n)) != VV_OK ||
+	    (r = vv_store_commit(v)) != VV_OK)
 		goto fail;
 	v->policy = *p;
 	if (changed != NULL)
@@ -286,10 +299,14 @@ vv_record_pin(vv_vault *v, const char *external_id, int tier)
 	if ((r = vv_policy_load(v)) != VV_OK ||
 	    (r = pin_target(v, external_id, tier, &id, &target)) != VV_OK ||
 	    (r = retier_init(v, &rt)) != VV_OK ||
-	    (r = retier_one(v, &rt, id, target, tier != 0)) != VV_OK)
+	    (r = retier_one(v, &rt, id, target, tier != 0)) != VV_OK ||
+	    (r = vv_clog_note(v, VV_EV_RECORD_PIN, NULL, NULL, tier != 0 ?
+	    vv_tier_name(tier) : "unpinned", external_id, 0, 0)) != VV_OK)
 		goto fail;
 	retier_free(&rt);
-	return vv_store_commit(v);
+	if ((r = vv_store_commit(v)) != VV_OK)
+		vv_store_rollback(v);
+	return r;
 fail:
 	retier_free(&rt);
 	vv_store_rollback(v);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vault/internal.h"
+#include "vault/clog.h"
 
 #define ROLE_NAME_MAX 32u
 
@@ -88,7 +89,8 @@ vv_role_add(vv_vault *v, const char *name, unsigned tiers, unsigned flags)
 		    (r = vv_domain_grant(v, id, name,
 		    vv_tier_domain(t))) != VV_OK)
 			goto fail;
-	if ((r = vv_store_commit(v)) != VV_OK)
+	if ((r = vv_clog_note(v, VV_EV_ROLE_ADDED, NULL, name, NULL, NULL, 0,
+	    0)) != VV_OK || (r = vv_store_commit(v)) != VV_OK)
 		goto fail;
 	return VV_OK;
 fail:

@@ -123,11 +123,36 @@ static const char migration_2[] =
 	"  requester TEXT NOT NULL,"
 	"  records INTEGER NOT NULL);";
 
+/* The compliance log (docs/compliance.md): entries, signed tree heads,
+ * and where the Merkle tree and the mirror stand. */
+static const char migration_3[] =
+	"CREATE TABLE clog ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  type INTEGER NOT NULL,"
+	"  time_ms INTEGER NOT NULL,"
+	"  entry BLOB NOT NULL,"
+	"  hash BLOB NOT NULL CHECK (length(hash) = 32));"
+	"CREATE TABLE clog_heads ("
+	"  size INTEGER PRIMARY KEY,"
+	"  root BLOB NOT NULL CHECK (length(root) = 32),"
+	"  time_ms INTEGER NOT NULL,"
+	"  sig BLOB NOT NULL CHECK (length(sig) = 64));"
+	"CREATE TABLE clog_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  size INTEGER NOT NULL,"
+	"  frontier BLOB NOT NULL,"
+	"  mirrored INTEGER NOT NULL,"
+	"  mirror_bytes INTEGER NOT NULL,"
+	"  heads_mirrored INTEGER NOT NULL,"
+	"  heads_bytes INTEGER NOT NULL);"
+	"INSERT INTO clog_state VALUES (1, 0, x'', 0, 0, 0, 0);";
+
 /* migrations[n] turns schema n-1 into schema n. */
 static const char *const migrations[] = {
 	NULL,
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 static const char *

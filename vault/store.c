@@ -213,12 +213,20 @@ vv_store_commit(vv_vault *v)
 	 * caller rolls it back. */
 	if (rc != SQLITE_OK)
 		return vv_fail_db(v, rc, "committing the change");
+	/* Log entries go to the compliance mirror as soon as they are
+	 * committed.  Best effort: what fails waits in the vault log for
+	 * the next sync, and a release checks for itself (fail closed). */
+	if (v->clog_dirty) {
+		v->clog_dirty = 0;
+		(void)vv_mirror_sync(v);
+	}
 	return VV_OK;
 }
 
 void
 vv_store_rollback(vv_vault *v)
 {
+	v->clog_dirty = 0;
 	if (v->db != NULL && !sqlite3_get_autocommit(v->db))
 		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
 }

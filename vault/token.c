@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vault/internal.h"
+#include "vault/clog.h"
 
 #define TOKEN_ID_LEN 8u
 #define TOKEN_SECRET_LEN 32u
@@ -68,6 +69,29 @@ insert_token(vv_vault *v, const char *id_hex, int64_t role_id,
 	return r;
 }
 
+/* An issued or revoked token in the log: its id, never its secret. */
+static int
+note_token(vv_vault *v, int type, const char *id_hex, const char *user,
+    const char *role)
+{
+	struct vv_event *e;
+	int r;
+
+	if ((e = malloc(sizeof(*e))) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
+	vv_clog_event(e, type);
+	(void)snprintf(e->actor, sizeof(e->actor), "%s", VV_ACTOR_ADMIN);
+	(void)snprintf(e->token_id, sizeof(e->token_id), "%s", id_hex);
+	if (user != NULL)
+		(void)snprintf(e->detail, sizeof(e->detail), "for user %s",
+		    user);
+	if (role != NULL)
+		(void)snprintf(e->role, sizeof(e->role), "%s", role);
+	r = vv_clog_append(v, e);
+	free(e);
+	return r;
+}
+
 int
 vv_token_issue(vv_vault *v, const char *role, const char *user,
     int64_t expires_at, char *out, size_t outlen)
@@ -94,9 +118,15 @@ vv_token_issue(vv_vault *v, const char *role, const char *user,
 	randombytes_buf(secret, TOKEN_SECRET_LEN);
 	vv_hex(id_hex, id, sizeof(id));
 	secret_hash(secret, hash);
-	if ((r = insert_token(v, id_hex, role_id, user, hash,
-	    expires_at)) != VV_OK)
+	if ((r = vv_store_begin(v)) != VV_OK)
 		goto out;
+	if ((r = insert_token(v, id_hex, role_id, user, hash,
+	    expires_at)) != VV_OK || (r = note_token(v, VV_EV_TOKEN_ISSUED,
+	    id_hex, user, role)) != VV_OK || (r = vv_store_commit(v)) !=
+	    VV_OK) {
+		vv_store_rollback(v);
+		goto out;
+	}
 	(void)sodium_bin2base64(b64, sizeof(b64), secret, TOKEN_SECRET_LEN,
 	    B64_VARIANT);
 	n = snprintf(out, outlen, "vv_%s_%s", id_hex, b64);
@@ -210,9 +240,11 @@ vv_token_revoke(vv_vault *v, const char *token_id)
 		return vv_fail(v, VV_ERR_INVALID, "a token id is the 16 hex "
 		    "digits between 'vv_' and the second '_'");
 
+	if ((r = vv_store_begin(v)) != VV_OK)
+		return r;
 	if ((r = vv_prepare(v, "UPDATE tokens SET revoked = 1 WHERE id = ?",
 	    &st)) != VV_OK)
-		return r;
+		goto fail;
 	(void)sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = vv_fail_db(v, rc, "revoking a token");
@@ -220,6 +252,11 @@ vv_token_revoke(vv_vault *v, const char *token_id)
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "no token with id %s",
 		    token_id);
 	sqlite3_finalize(st);
+	if (r == VV_OK && (r = note_token(v, VV_EV_TOKEN_REVOKED, token_id,
+	    NULL, NULL)) == VV_OK && (r = vv_store_commit(v)) == VV_OK)
+		return VV_OK;
+fail:
+	vv_store_rollback(v);
 	return r;
 }
 

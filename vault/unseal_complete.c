@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vault/dual.h"
+#include "vault/clog.h"
 
 #define RELEASE_AAD "vipvault/release/v1"
 
@@ -258,8 +259,10 @@ vv_unseal_complete(vv_vault *v, const struct vv_req *q, unsigned k,
 	}
 	r = decrypt_contacts(v, q, sk, &rel);	/* takes sk */
 	sk = NULL;
-	if (r == VV_OK && (r = store_release(v, q, &rel)) == VV_OK)
-		r = vv_req_destroy_pending(v, q->id);
+	if (r == VV_OK && (r = store_release(v, q, &rel)) == VV_OK &&
+	    (r = vv_req_destroy_pending(v, q->id)) == VV_OK)
+		r = vv_clog_request_event(v, VV_EV_UNSEAL_COMPLETE, q,
+		    VV_OUT_OK, q->req->nrecords, NULL);
 out:
 	vv_buf_free(&rel);
 	if (sk != NULL)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vault/dual.h"
+#include "vault/clog.h"
 
 #define PENDING_AAD "vipvault/pending-share/v1"
 
@@ -255,7 +256,9 @@ submit(vv_vault *v, struct decide *d, const char *decision,
 		return r;
 	if ((r = vv_manager_bump_count(v, &d->m, count)) != VV_OK ||
 	    (r = insert_decision(v, d, decision, a, approve ? pending : NULL,
-	    pendinglen)) != VV_OK)
+	    pendinglen)) != VV_OK ||
+	    (r = vv_clog_decision(v, &d->q, d->m.name, decision, a, d->cdh,
+	    d->epoch, VV_OUT_OK, NULL)) != VV_OK)
 		goto fail;
 	if (!approve)
 		r = vv_req_close(v, d->q.id, "denied");
@@ -273,6 +276,30 @@ fail:
 	return r;
 }
 
+/*
+ * A refused decision is recorded too, once its transaction is gone: who
+ * tried, on which request, why, and the assertion when there was one.
+ * The refusal's own message is what the caller sees.
+ */
+static void
+log_refusal(vv_vault *v, const struct decide *d, const char *manager,
+    const char *decision, const struct vv_fido_assertion *a, int r)
+{
+	char msg[VV_ERRMSG_MAX];
+
+	if (d->q.req == NULL || !vv_valid_name(manager))
+		return;
+	(void)snprintf(msg, sizeof(msg), "%s", v->errmsg);
+	vv_store_rollback(v);
+	if (vv_store_begin(v) == VV_OK) {
+		if (vv_clog_decision(v, &d->q, manager, decision, a, NULL,
+		    d->epoch, r == VV_ERR_DENIED ? VV_OUT_DENIED :
+		    VV_OUT_FAILED, msg) != VV_OK || vv_store_commit(v) != VV_OK)
+			vv_store_rollback(v);
+	}
+	(void)snprintf(v->errmsg, sizeof(v->errmsg), "%s", msg);
+}
+
 int
 vv_unseal_submit(vv_vault *v, const char *id, const char *manager,
     const char *decision, const struct vv_fido_assertion *a, int *complete)
@@ -283,6 +310,8 @@ vv_unseal_submit(vv_vault *v, const char *id, const char *manager,
 	*complete = 0;
 	if ((r = prepare(v, id, manager, decision, &d)) == VV_OK)
 		r = submit(v, &d, decision, a, complete);
+	if (r != VV_OK)
+		log_refusal(v, &d, manager, decision, a, r);
 	vv_req_clear(&d.q);
 	sodium_memzero(&d, sizeof(d));
 	return r;
@@ -314,6 +343,8 @@ decide(vv_vault *v, const char *id, const char *manager,
 	}
 	r = submit(v, &d, decision, &a, complete);
 out:
+	if (r != VV_OK)
+		log_refusal(v, &d, manager, decision, &a, r);
 	vv_fido_assertion_clear(&a);
 	vv_req_clear(&d.q);
 	sodium_memzero(&d, sizeof(d));

@@ -3,14 +3,16 @@
  * once.
  *
  * The release opens only with the HSM (the vault's) and the requesting
- * token's secret (the requester's).  Its opening is recorded and the
- * request closed, and that committed, before the caller sees a byte:
- * if the record cannot be written, nothing is released (fail closed).
+ * token's secret (the requester's).  Its log entry is durable in the
+ * vault and in the compliance mirror before anything is decrypted, and
+ * the request is closed before the caller sees a byte: if either cannot
+ * be written, nothing is released (fail closed).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "vault/dual.h"
+#include "vault/clog.h"
 
 static int
 read_release(vv_vault *v, const struct vv_req *q, uint8_t **blob,
@@ -160,6 +162,45 @@ check_requester(vv_vault *v, const struct vv_req *q,
 	return VV_OK;
 }
 
+/* Decryptions attempted; tests check none happens when the mirror is
+ * down. */
+unsigned long vv_unseal_decryptions;
+
+/*
+ * The release entry is committed to the vault log and written to the
+ * compliance mirror before anything is decrypted.  If the mirror cannot
+ * be written the release is refused, and the refusal logged; the request
+ * stays approved and is fetched once the mirror is back (fail closed).
+ */
+static int
+log_release(vv_vault *v, const struct vv_req *q)
+{
+	char msg[VV_ERRMSG_MAX];
+	int r;
+
+	if ((r = vv_store_begin(v)) != VV_OK)
+		return r;
+	if ((r = vv_clog_request_event(v, VV_EV_RELEASE, q, VV_OUT_OK,
+	    q->req->nrecords, NULL)) != VV_OK ||
+	    (r = vv_store_commit(v)) != VV_OK) {
+		vv_store_rollback(v);
+		return r;
+	}
+	if ((r = vv_mirror_sync(v)) == VV_OK)
+		return VV_OK;
+	(void)snprintf(msg, sizeof(msg), "%s", v->errmsg);
+	if (vv_store_begin(v) == VV_OK) {
+		if (vv_clog_request_event(v, VV_EV_RELEASE_REFUSED, q,
+		    VV_OUT_FAILED, 0, "the compliance mirror could not be "
+		    "written") != VV_OK || vv_store_commit(v) != VV_OK)
+			vv_store_rollback(v);
+	}
+	return vv_fail(v, r == VV_ERR_NOT_FOUND ? VV_ERR_DENIED : r, "release "
+	    "refused: the compliance mirror could not be written (%s); the "
+	    "request stays approved: fetch it again once the mirror is back",
+	    msg);
+}
+
 int
 vv_unseal_fetch(vv_vault *v, const char *token, const char *id,
     vv_contact_fn *fn, void *arg)
@@ -184,9 +225,12 @@ vv_unseal_fetch(vv_vault *v, const char *token, const char *id,
 		goto out;
 	}
 	if ((r = vv_token_parse(token, tid, secret)) != VV_OK ||
-	    (r = open_release(v, &q, secret, &plain, &plainlen)) != VV_OK)
+	    (r = log_release(v, &q)) != VV_OK)
 		goto out;
-	/* Recorded and closed first: plaintext leaves only after commit. */
+	vv_unseal_decryptions++;
+	if ((r = open_release(v, &q, secret, &plain, &plainlen)) != VV_OK)
+		goto out;
+	/* Closed before the plaintext leaves: fetched once. */
 	if ((r = vv_store_begin(v)) != VV_OK)
 		goto out;
 	if ((r = record_release(v, &q)) != VV_OK ||

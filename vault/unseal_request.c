@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vault/dual.h"
+#include "vault/clog.h"
 
 #define REQUEST_AAD "vipvault/request/v1"
 #define RECIPIENT_PURPOSE "vipvault/unseal-recipient/v1"
@@ -187,7 +188,7 @@ static int
 store_request(vv_vault *v, const struct vv_request *q,
     char id_out[VV_REQ_ID_HEX])
 {
-	uint8_t *enc, seal[32 + VV_P11_OVERHEAD];
+	uint8_t *enc, seal[32 + VV_P11_OVERHEAD], digest[32];
 	char id[VV_REQ_ID_HEX];
 	size_t enclen = 0, seallen = 0;
 	int r;
@@ -203,8 +204,10 @@ store_request(vv_vault *v, const struct vv_request *q,
 	if ((r = request_seal(v, enc, enclen, 0, NULL, 0, seal, &seallen)) !=
 	    VV_OK || (r = vv_store_begin(v)) != VV_OK)
 		goto out;
+	crypto_hash_sha256(digest, enc, enclen);
 	if ((r = insert_request(v, q, enc, enclen, seal, seallen, id)) !=
-	    VV_OK || (r = vv_store_commit(v)) != VV_OK) {
+	    VV_OK || (r = vv_clog_request(v, q, digest)) != VV_OK ||
+	    (r = vv_store_commit(v)) != VV_OK) {
 		vv_store_rollback(v);
 		goto out;
 	}
@@ -261,10 +264,10 @@ vv_manager_reshare(vv_vault *v, const char *reason, int64_t ttl,
 	if ((r = vv_dual_threshold(v, &k, &epoch)) != VV_OK)
 		return r;
 	if (ttl < 0 || ttl > VV_REQ_TTL_MAX || reason == NULL ||
-	    strlen(reason) > VV_REQ_REASON_MAX)
-		return vv_fail(v, VV_ERR_INVALID, "a reason of at most %u "
+	    strlen(reason) > VV_REQ_REASON_MAX - strlen(VV_RESHARE_PREFIX))
+		return vv_fail(v, VV_ERR_INVALID, "a reason of at most %zu "
 		    "bytes and a time to live of at most 24 hours",
-		    VV_REQ_REASON_MAX);
+		    VV_REQ_REASON_MAX - strlen(VV_RESHARE_PREFIX));
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
 	q->kind = VV_REQ_RESHARE;
@@ -396,6 +399,42 @@ vv_req_close(vv_vault *v, const char *id, const char *state)
 	return r;
 }
 
+/* One entry per request that expires now; by id alone, so that a
+ * damaged request does not stop the others from expiring. */
+static int
+log_expiries(vv_vault *v)
+{
+	struct vv_event *e = NULL;
+	sqlite3_stmt *st = NULL;
+	const char *id;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "SELECT id FROM unseal_requests WHERE state IN "
+	    "('pending', 'approved') AND expires <= ? ORDER BY id", &st)) !=
+	    VV_OK)
+		return r;
+	(void)sqlite3_bind_int64(st, 1, vv_now());
+	while (r == VV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = (const char *)sqlite3_column_text(st, 0);
+		if (id == NULL || strlen(id) != 2 * VV_REQ_ID_LEN)
+			continue;
+		if (e == NULL && (e = malloc(sizeof(*e))) == NULL) {
+			r = vv_fail(v, VV_ERR_NOMEM, "out of memory");
+			break;
+		}
+		vv_clog_event(e, VV_EV_EXPIRY);
+		(void)snprintf(e->actor, sizeof(e->actor), "%s",
+		    VV_ACTOR_ADMIN);
+		(void)snprintf(e->request_id, sizeof(e->request_id), "%s", id);
+		r = vv_clog_append(v, e);
+	}
+	if (r == VV_OK && rc != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "listing expired requests");
+	sqlite3_finalize(st);
+	free(e);
+	return r;
+}
+
 int
 vv_req_sweep(vv_vault *v)
 {
@@ -404,6 +443,10 @@ vv_req_sweep(vv_vault *v)
 
 	if ((r = vv_store_begin(v)) != VV_OK)
 		return r;
+	if ((r = log_expiries(v)) != VV_OK) {
+		vv_store_rollback(v);
+		return r;
+	}
 	r = vv_prepare(v, "UPDATE approvals SET pending_share = NULL WHERE "
 	    "pending_share IS NOT NULL AND request_id IN (SELECT id FROM "
 	    "unseal_requests WHERE state IN ('pending', 'approved') AND "

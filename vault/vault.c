@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vault/internal.h"
+#include "vault/clog.h"
 
 #define HSM_DIR "hsm"
 
@@ -44,6 +45,8 @@ vv_vault_free(vv_vault **vp)
 	vv_p11_free(&v->p11);
 	if (v->index_state != NULL)
 		sodium_free(v->index_state);	/* wipes */
+	if (v->log_keys != NULL)
+		sodium_free(v->log_keys);
 	free(v->hsm_uri);
 	free(v->dir);
 	sodium_memzero(v, sizeof(*v));
@@ -214,7 +217,8 @@ create_hsm(vv_vault *v, const char *pkcs11_uri, int *made)
 /* What this call created, so that a failure removes that and nothing
  * else: a concurrent init of the same directory keeps what it made. */
 struct made {
-	int dir, hsm, master, key, db;
+	int dir, hsm, master, key, db, dev_compliance;
+	char *mirror;		/* a mirror directory this call made */
 };
 
 static int
@@ -245,6 +249,9 @@ create_store(vv_vault *v, struct made *m)
 	    (r = vv_meta_set(v, "created", created)) != VV_OK ||
 	    (r = vv_policy_store(v, &p)) != VV_OK ||
 	    (r = vv_domain_create_all(v)) != VV_OK ||
+	    (r = vv_clog_note(v, VV_EV_VAULT_CREATED, NULL, NULL,
+	    v->hsm_uri != NULL && strcmp(v->hsm_uri, "dev") == 0 ?
+	    "development HSM" : "PKCS#11 HSM", NULL, 0, 0)) != VV_OK ||
 	    (r = vv_store_commit(v)) != VV_OK) {
 		vv_store_rollback(v);
 		goto out;
@@ -255,6 +262,60 @@ out:
 		sodium_free(dbkey);
 	free(keypath);
 	free(dbpath);
+	return r;
+}
+
+/* The compliance mirror and, on a development vault without one, a
+ * development officer key beside the vault. */
+static int
+create_compliance(vv_vault *v, const vv_create_opts *o, struct made *m)
+{
+	char *dir = NULL, *sec = NULL, *pub = NULL, msg[256];
+	uint8_t cpk[32];
+	int r;
+
+	if (o->compliance_dir == NULL && strcmp(v->hsm_uri, "dev") != 0)
+		return VV_OK;
+	if (o->compliance_dir != NULL) {
+		if (o->compliance_pub == NULL)
+			return vv_fail(v, VV_ERR_INVALID, "a compliance mirror "
+			    "needs the officer's public key");
+		if ((r = vv_compliance_public_read(o->compliance_pub, cpk, msg,
+		    sizeof(msg))) != VV_OK)
+			return vv_fail(v, r, "%s", msg);
+		dir = strdup(o->compliance_dir);
+	} else {
+		dir = vv_path(v->dir, "mirror");
+		sec = vv_path(v->dir, "compliance.key");
+		pub = vv_path(v->dir, "compliance.pub");
+		if (sec == NULL || pub == NULL ||
+		    (r = vv_compliance_keygen(sec, pub)) != VV_OK ||
+		    (r = vv_compliance_public_read(pub, cpk, msg,
+		    sizeof(msg))) != VV_OK) {
+			r = vv_fail(v, VV_ERR_IO, "making the development "
+			    "compliance key");
+			goto out;
+		}
+		m->dev_compliance = 1;
+	}
+	if (dir == NULL) {
+		r = vv_fail(v, VV_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = vv_store_begin(v)) != VV_OK)
+		goto out;
+	if ((r = vv_mirror_create(v, dir, cpk)) != VV_OK ||
+	    (r = vv_store_commit(v)) != VV_OK) {
+		vv_store_rollback(v);
+		goto out;
+	}
+	m->mirror = dir;
+	dir = NULL;
+	r = vv_mirror_sync(v);
+out:
+	free(dir);
+	free(sec);
+	free(pub);
 	return r;
 }
 
@@ -269,8 +330,24 @@ remove_file(const vv_vault *v, const char *name)
 	}
 }
 
+/* Only the files a new mirror holds: the directory may be compliance's. */
 static void
-remove_created(vv_vault *v, const struct made *m)
+remove_mirror(const char *dir)
+{
+	static const char *const names[] = { "header", "entries", "heads" };
+	char *p;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((p = vv_path(dir, names[i])) != NULL) {
+			(void)unlink(p);
+			free(p);
+		}
+	(void)rmdir(dir);
+}
+
+static void
+remove_created(vv_vault *v, struct made *m)
 {
 	char label[VV_P11_LABEL_MAX], *p;
 
@@ -289,6 +366,15 @@ remove_created(vv_vault *v, const struct made *m)
 		remove_file(v, "vault.db");
 		remove_file(v, "vault.db-wal");
 		remove_file(v, "vault.db-shm");
+	}
+	if (m->mirror != NULL) {
+		remove_mirror(m->mirror);
+		free(m->mirror);
+		m->mirror = NULL;
+	}
+	if (m->dev_compliance) {
+		remove_file(v, "compliance.key");
+		remove_file(v, "compliance.pub");
 	}
 	if (m->hsm && (p = vv_path(v->dir, HSM_DIR)) != NULL) {
 		vv_rmtree(p);
@@ -337,7 +423,8 @@ vv_vault_create_with(vv_vault **out, const char *dir,
 		goto fail;
 	}
 	m.master = 1;
-	if ((r = create_store(v, &m)) != VV_OK)
+	if ((r = create_store(v, &m)) != VV_OK ||
+	    (r = create_compliance(v, o, &m)) != VV_OK)
 		goto fail;
 	/* Managers before vault.conf: a vault that exists is complete. */
 	if (o->nmanagers > 0 && (r = vv_dual_setup(v, o->managers, o->fido,
@@ -352,6 +439,7 @@ vv_vault_create_with(vv_vault **out, const char *dir,
 		goto fail;
 	}
 	free(confpath);
+	free(m.mirror);
 	v->errmsg[0] = '\0';
 	*out = v;
 	return VV_OK;

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# test_compliance.sh - the compliance officer's tools through the CLI: a
+# key pair, a vault whose mirror is a separate directory, the log of an
+# unseal, export, checkpoints, verify catching a damaged mirror, and a
+# release refused while the mirror is away.
+. "$(dirname "$0")/lib.sh"
+
+need_sample
+V=$E2E_TMP/v
+M=$E2E_TMP/mirror
+K=$E2E_TMP/keys
+mkdir -m 700 "$K"
+
+# ---- the officer's key pair
+expect_exit 0 "$VIPVAULT" compliance keygen "$K/officer.key" "$K/officer.pub"
+assert_mode "$K/officer.key" 600
+assert_contains "$(cat "$K/officer.pub")" "vipvault-compliance-public 1"
+expect_exit 4 "$VIPVAULT" compliance keygen "$K/officer.key" "$K/other.pub"
+assert_contains "$ERR" "never replaced"
+expect_exit 0 "$VIPVAULT" compliance keygen "$K/other.key" "$K/other.pub"
+
+for m in kate leo; do
+	expect_exit 0 "$VIPVAULT" softkey create "$K/$m"
+done
+expect_exit 1 "$VIPVAULT" --vault "$V" init --dev --compliance-dir "$M"
+assert_contains "$ERR" "go together"
+expect_exit 4 "$VIPVAULT" --vault "$V" init --dev --compliance-dir "$M" \
+    --compliance-pub "$K/officer.key"
+assert_contains "$ERR" "not a compliance public key"
+[ ! -e "$V" ] && ok "a refused init leaves no vault" || fail "init left $V"
+expect_exit 0 "$VIPVAULT" --vault "$V" init --dev --managers kate,leo \
+    --devices "soft:$K/kate,soft:$K/leo" \
+    --compliance-dir "$M" --compliance-pub "$K/officer.pub"
+[ -f "$M/header" ] && [ -f "$M/entries" ] && ok "the mirror is written" ||
+    fail "no mirror in $M"
+[ ! -e "$V/compliance.key" ] && ok "no development officer key when one is given" ||
+    fail "a development key was made"
+import_sample "$V"
+expect_exit 0 vvr role add desk --tiers vip
+DESK=$(issue_token "$V" desk dana)
+expect_exit 0 vvr list --token "$DESK" --json
+mapfile -t VIP < <(json 'd[0]["external_id"]' 'd[1]["external_id"]')
+
+expect_exit 0 vvr --json unseal request --token "$DESK" \
+    --records "${VIP[0]},${VIP[1]}" --reason "renewal calls"
+REQ=$(json 'd["request"]')
+expect_exit 0 vvr unseal approve "$REQ" --manager kate --device "soft:$K/kate"
+expect_exit 0 vvr unseal approve "$REQ" --manager leo --device "soft:$K/leo"
+
+# ---- fail closed: no release while the mirror is away
+mv "$M" "$M.away"
+expect_exit 7 vvr unseal fetch "$REQ" --token "$DESK"
+assert_contains "$ERR" "release refused"
+assert_not_contains "$OUT" "@" "nothing released while the mirror is away"
+mv "$M.away" "$M"
+expect_exit 0 vvr --json unseal fetch "$REQ" --token "$DESK"
+assert_eq "$(json 'len(d)')" 2 "the release goes out once the mirror is back"
+
+# ---- the officer's review
+O=(--mirror "$M" --key "$K/officer.key")
+expect_exit 0 "$VIPVAULT" compliance log "${O[@]}"
+assert_match "$OUT" '^ +1 .* vault-created +ok ' "log: entry 1 is the vault's creation"
+assert_contains "$OUT" "release-refused" "log: the refused release is there"
+assert_match "$OUT" 'approval +ok +kate .* assertion verified' "log: kate's approval verified"
+expect_exit 0 "$VIPVAULT" compliance log "${O[@]}" --type approval --json
+mapfile -t J < <(json 'len(d)' '[e["manager"] for e in d]' \
+    'all(e["assertion_verified"] for e in d)')
+assert_eq "${J[0]:-}" 2 "log --type approval: two"
+assert_eq "${J[1]:-}" '["kate", "leo"]' "log --type approval: kate, leo"
+assert_eq "${J[2]:-}" true "log --json: both assertions verified offline"
+expect_exit 0 "$VIPVAULT" compliance log "${O[@]}" --record "${VIP[0]}" --json
+assert_eq "$(json '[e["type"] for e in d]')" \
+    '["unseal-request", "release", "release-refused", "release"]' \
+    "log --record: the request, the release the mirror refused, the real one"
+expect_exit 0 "$VIPVAULT" compliance show "$REQ" "${O[@]}"
+assert_contains "$OUT" "unseal-complete"
+expect_exit 3 "$VIPVAULT" compliance show 00112233445566778899aabbccddeeff "${O[@]}"
+expect_exit 0 "$VIPVAULT" compliance export "${O[@]}" --format jsonl
+n_jsonl=$(printf '%s\n' "$OUT" | wc -l)
+expect_exit 0 "$VIPVAULT" compliance export "${O[@]}" --format csv
+n_csv=$(printf '%s\n' "$OUT" | wc -l)
+assert_eq "$n_csv" "$((n_jsonl + 1))" "export: csv has a header and the same rows"
+expect_exit 1 "$VIPVAULT" compliance export "${O[@]}" --format xml
+for id in "${VIP[@]}"; do
+	assert_not_contains "$(cat "$M/entries" "$M/header" | strings)" "$id" \
+	    "the mirror holds no client id in clear"
+done
+expect_exit 2 "$VIPVAULT" compliance log --mirror "$M" --key "$K/other.key"
+assert_contains "$ERR" "another compliance key"
+
+# ---- checkpoints and verify
+expect_exit 0 vvr compliance checkpoint
+printf '%s\n' "$OUT" >"$K/cp1"
+assert_match "$OUT" '^vipvault-checkpoint 1 [0-9a-f]{32} [0-9]+ ' "checkpoint: one line"
+expect_exit 0 vvr compliance heartbeat
+expect_exit 0 vvr compliance verify "${O[@]}" --since-head "$K/cp1"
+assert_contains "$OUT" "only grew since the checkpoint"
+expect_exit 0 vvr --json compliance verify "${O[@]}"
+assert_eq "$(json 'd["ok"]')" true "verify --json: ok"
+cp -p "$M/entries" "$K/entries.bak"
+python3 - "$M/entries" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0x20
+open(p, "wb").write(b)
+EOF
+expect_exit 5 "$VIPVAULT" compliance verify "${O[@]}"
+assert_match "$ERR" 'verification FAILED at entry [0-9]+: ' "verify names the first bad entry"
+expect_exit 5 "$VIPVAULT" compliance log "${O[@]}"
+cp -p "$K/entries.bak" "$M/entries"
+expect_exit 0 "$VIPVAULT" compliance verify "${O[@]}"
+expect_exit 0 "$VIPVAULT" compliance --help
+assert_contains "$OUT" "compliance verify"
+finish
