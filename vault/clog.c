@@ -22,6 +22,7 @@
 #define HEAD_PURPOSE "vipvault/tree-head/v1\0\0"	/* 24 bytes */
 #define REF_PURPOSE "record"
 
+/* Named in internal.h: the vault keeps the last one (clog_cache). */
 struct clog_state {
 	uint64_t size;
 	struct vv_merkle tree;
@@ -236,11 +237,22 @@ sign_head(vv_vault *v, const struct clog_state *s)
 }
 
 int
+vv_clog_flush(vv_vault *v)
+{
+	if (!v->clog_dirty || !v->clog_cache_valid)
+		return VV_OK;
+	return store_state(v, v->clog_cache);
+}
+
+int
 vv_clog_sign_head(vv_vault *v)
 {
 	struct clog_state s;
 	int r;
 
+	if ((r = vv_clog_flush(v)) != VV_OK)
+		return r;
+	v->clog_cache_valid = 0;
 	if ((r = load_state(v, &s)) != VV_OK)
 		return r;
 	return sign_head(v, &s);
@@ -264,7 +276,14 @@ vv_clog_append(vv_vault *v, struct vv_event *e)
 
 	if ((enc = malloc(VV_EVENT_ENC_MAX)) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
-	if ((r = load_state(v, &s)) != VV_OK)
+	if (v->clog_cache == NULL && (v->clog_cache =
+	    malloc(sizeof(*v->clog_cache))) == NULL) {
+		r = vv_fail(v, VV_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (v->clog_cache_valid)
+		s = *v->clog_cache;
+	else if ((r = load_state(v, &s)) != VV_OK)
 		goto out;
 	e->seq = s.size + 1;
 	if (vv_event_encode(e, enc, &len) != VV_OK) {
@@ -279,10 +298,18 @@ vv_clog_append(vv_vault *v, struct vv_event *e)
 	vv_merkle_leaf_hash(enc, len, leaf);
 	vv_merkle_append_leaf_hash(&s.tree, leaf);
 	s.size++;
-	if ((r = store_state(v, &s)) == VV_OK && head_due(&s, e))
-		r = sign_head(v, &s);
-	if (r == VV_OK)
+	memcpy(s.last, hash, 32);
+	/* The state row is written once, at commit (vv_clog_flush). */
+	if (head_due(&s, e) && (r = sign_head(v, &s)) == VV_OK) {
+		s.head_size = s.size;
+		s.head_time = e->time_ms;
+	}
+	if (r == VV_OK) {
 		v->clog_dirty = 1;
+		*v->clog_cache = s;
+		v->clog_cache_valid = 1;
+	} else
+		v->clog_cache_valid = 0;
 out:
 	free(enc);
 	return r;

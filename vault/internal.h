@@ -58,6 +58,8 @@ struct vv_domain_key {
 	uint8_t pk[crypto_box_PUBLICKEYBYTES];
 };
 
+struct clog_state;
+
 struct vv_vault {
 	char *dir;
 	uint8_t id[VV_ID_LEN];
@@ -73,6 +75,11 @@ struct vv_vault {
 	uint8_t *log_keys;
 	uint8_t log_sign_pk[crypto_sign_PUBLICKEYBYTES];
 	int clog_dirty;		/* this transaction appended log entries */
+	/* The log's state as this transaction left it (clog.c), so that
+	 * many appends in one transaction read it once; dropped at every
+	 * begin and rollback. */
+	struct clog_state *clog_cache;
+	int clog_cache_valid;
 	struct vv_domain_key dom[VV_DOM_COUNT];
 	vv_policy policy;
 	char errmsg[VV_ERRMSG_MAX];
@@ -143,6 +150,8 @@ int vv_exec(vv_vault *v, const char *sql);
 int vv_meta_get(vv_vault *v, const char *key, char **value);
 /* Brings the compliance mirror up to date (mirror.c). */
 int vv_mirror_sync(vv_vault *v);
+/* Writes the log's state row before a commit (clog.c). */
+int vv_clog_flush(vv_vault *v);
 int vv_meta_set(vv_vault *v, const char *key, const char *value);
 
 /* ---------------------------------------------------------- schema.c */

@@ -201,13 +201,19 @@ vv_store_open(vv_vault *v, const char *path, const uint8_t *key)
 int
 vv_store_begin(vv_vault *v)
 {
+	v->clog_cache_valid = 0;
 	return vv_exec(v, "BEGIN IMMEDIATE");
 }
 
 int
 vv_store_commit(vv_vault *v)
 {
-	int rc = sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL);
+	int r, rc;
+
+	/* The log's state row goes in with the entries it describes. */
+	if ((r = vv_clog_flush(v)) != VV_OK)
+		return r;
+	rc = sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL);
 
 	/* A failed COMMIT (a full disk) leaves the transaction open: the
 	 * caller rolls it back. */
@@ -227,6 +233,7 @@ void
 vv_store_rollback(vv_vault *v)
 {
 	v->clog_dirty = 0;
+	v->clog_cache_valid = 0;
 	if (v->db != NULL && !sqlite3_get_autocommit(v->db))
 		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -47,6 +47,7 @@ vv_vault_free(vv_vault **vp)
 		sodium_free(v->index_state);	/* wipes */
 	if (v->log_keys != NULL)
 		sodium_free(v->log_keys);
+	free(v->clog_cache);
 	free(v->hsm_uri);
 	free(v->dir);
 	sodium_memzero(v, sizeof(*v));

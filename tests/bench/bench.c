@@ -572,7 +572,9 @@ run(struct bench *b)
 	vv_session_free(&b->s);
 	vv_session_free(&b->svip);
 	vv_vault_free(&b->v);
-	return bench_dual(b->tmp);
+	if (bench_dual(b->tmp) != 0)
+		return -1;
+	return bench_clog(b->tmp);
 }
 
 static void

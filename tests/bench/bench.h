@@ -51,5 +51,7 @@ int bench_raw_gets(struct sqlite3 *db, struct sqlite3_stmt *st,
 /* Dual control (bench_dual.c): Shamir timings and a whole unseal on a
  * development vault made under tmp; no other dev vault may be open. */
 int bench_dual(const char *tmp);
+/* Compliance log (bench_clog.c): append, mirror and verify figures. */
+int bench_clog(const char *tmp);
 
 #endif
