@@ -21,7 +21,9 @@ static const char compliance_help[] =
     "       vipvault [--vault DIR] compliance verify --mirror DIR --key FILE\n"
     "                [--since-head FILE] [--json]\n"
     "       vipvault compliance export --mirror DIR --key FILE\n"
-    "                --format jsonl|csv [--since YYYY-MM-DD]\n\n"
+    "                --format jsonl|csv [--since YYYY-MM-DD]\n"
+    "       vipvault compliance report --month YYYY-MM --mirror DIR --key FILE\n"
+    "                [--json]\n\n"
     "The compliance log records every security-relevant act; the vault\n"
     "keeps it hash-chained with signed Merkle tree heads and mirrors each\n"
     "entry, sealed to the officer's key, to a directory compliance owns.\n"
@@ -40,6 +42,7 @@ struct comp_args {
 	const char *record;
 	const char *since_head;
 	const char *format;
+	const char *month;
 	int npos;
 	char **pos;
 };
@@ -56,6 +59,7 @@ parse_comp(struct cli *c, int argc, char **argv, struct comp_args *a)
 		{ "record", required_argument, NULL, 'r' },
 		{ "since-head", required_argument, NULL, 'H' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "month", required_argument, NULL, 'M' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -72,7 +76,8 @@ parse_comp(struct cli *c, int argc, char **argv, struct comp_args *a)
 		slot = ch == 'm' ? &a->mirror : ch == 'k' ? &a->key :
 		    ch == 't' ? &a->type : ch == 'u' ? &a->user :
 		    ch == 's' ? &a->since : ch == 'r' ? &a->record :
-		    ch == 'H' ? &a->since_head : ch == 'f' ? &a->format : NULL;
+		    ch == 'H' ? &a->since_head : ch == 'f' ? &a->format :
+		    ch == 'M' ? &a->month : NULL;
 		if (slot == NULL)
 			return cli_bad_option(c, argc, argv);
 		*slot = optarg;
@@ -422,7 +427,8 @@ int
 cmd_compliance(struct cli *c, int argc, char **argv)
 {
 	static const char *const subs[] = { "keygen", "checkpoint",
-	    "heartbeat", "log", "show", "verify", "export", NULL };
+	    "heartbeat", "log", "show", "verify", "export", "report", NULL };
+	vv_officer *o = NULL;
 	struct comp_args a;
 	char text[256];
 	int rc, sub, r;
@@ -436,7 +442,7 @@ cmd_compliance(struct cli *c, int argc, char **argv)
 			break;
 	if (argc < 2 || subs[sub] == NULL)
 		return cli_usage_error(c, "compliance keygen | checkpoint | "
-		    "heartbeat | log | show | verify | export");
+		    "heartbeat | log | show | verify | export | report");
 	if ((rc = parse_comp(c, argc - 1, argv + 1, &a)) != VV_EXIT_OK)
 		return rc;
 	if ((sub == 0 && a.npos != 2) || (sub == 4 && a.npos != 1) ||
@@ -461,6 +467,12 @@ cmd_compliance(struct cli *c, int argc, char **argv)
 		return do_log(c, &a, NULL, sub == 6);
 	case 4:
 		return do_log(c, &a, a.pos[0], 0);
+	case 7:
+		if ((rc = open_officer(c, &a, &o)) != VV_EXIT_OK)
+			return rc;
+		rc = cli_compliance_report(c, o, a.month);
+		vv_officer_free(&o);
+		return rc;
 	default:
 		return do_verify(c, &a);
 	}

@@ -201,6 +201,22 @@ log_release(vv_vault *v, const struct vv_req *q)
 	    msg);
 }
 
+/* A fetch refused by a rule (another token, a closed request) is
+ * recorded too; the refusal's message is what the caller sees. */
+static void
+log_refused_fetch(vv_vault *v, const struct vv_req *q)
+{
+	char msg[VV_ERRMSG_MAX];
+
+	(void)snprintf(msg, sizeof(msg), "%s", v->errmsg);
+	if (vv_store_begin(v) == VV_OK) {
+		if (vv_clog_request_event(v, VV_EV_RELEASE, q, VV_OUT_DENIED,
+		    0, msg) != VV_OK || vv_store_commit(v) != VV_OK)
+			vv_store_rollback(v);
+	}
+	(void)snprintf(v->errmsg, sizeof(v->errmsg), "%s", msg);
+}
+
 int
 vv_unseal_fetch(vv_vault *v, const char *token, const char *id,
     vv_contact_fn *fn, void *arg)
@@ -216,10 +232,13 @@ vv_unseal_fetch(vv_vault *v, const char *token, const char *id,
 	memset(&q, 0, sizeof(q));
 	if ((r = vv_req_sweep(v)) != VV_OK ||
 	    (r = vv_token_verify(v, token, &ti)) != VV_OK ||
-	    (r = vv_req_load(v, id, &q)) != VV_OK ||
-	    (r = check_requester(v, &q, &ti)) != VV_OK ||
-	    (r = vv_req_check_open(v, &q, "approved")) != VV_OK)
+	    (r = vv_req_load(v, id, &q)) != VV_OK)
 		goto out;
+	if ((r = check_requester(v, &q, &ti)) != VV_OK ||
+	    (r = vv_req_check_open(v, &q, "approved")) != VV_OK) {
+		log_refused_fetch(v, &q);
+		goto out;
+	}
 	if ((secret = sodium_malloc(VV_KEY_LEN)) == NULL) {
 		r = vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
 		goto out;

@@ -85,6 +85,17 @@ for id in "${VIP[@]}"; do
 	assert_not_contains "$(cat "$M/entries" "$M/header" | strings)" "$id" \
 	    "the mirror holds no client id in clear"
 done
+expect_exit 0 "$VIPVAULT" compliance report "${O[@]}" --month "$(date -u +%Y-%m)" --json
+mapfile -t J < <(json 'd["unseal_requests"]' 'd["releases"]' 'd["releases_refused"]' \
+    '[(p["name"], p["requests"], p["releases"], p["approvals"]) for p in d["people"]]')
+assert_eq "${J[0]:-}" 1 "report: one unseal request"
+assert_eq "${J[1]:-}" 1 "report: one release"
+assert_eq "${J[2]:-}" 1 "report: one release refused while the mirror was away"
+assert_eq "${J[3]:-}" '[["dana", 1, 1, 0], ["kate", 0, 0, 1], ["leo", 0, 0, 1]]' \
+    "report: per requester and approver"
+expect_exit 0 "$VIPVAULT" compliance report "${O[@]}" --month 1999-01
+assert_contains "$OUT" "(0 log entries)"
+expect_exit 1 "$VIPVAULT" compliance report "${O[@]}" --month 2026-13x
 expect_exit 2 "$VIPVAULT" compliance log --mirror "$M" --key "$K/other.key"
 assert_contains "$ERR" "another compliance key"
 
