@@ -313,6 +313,36 @@ test_rollback_caught_by_checkpoint(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* An accepted approval in the log whose assertion does not verify (a
+ * vault that logged what it should have refused) is named by verify. */
+static void
+test_unverifiable_approval_named(void **state)
+{
+	struct fx *f = *state;
+	struct vv_fido_assertion a;
+	struct vv_req q;
+	uint8_t cdh[32];
+	long long seq;
+
+	unseal(f, 0);
+	assert_int_equal(vv_req_load(f->d.t.v, f->id, &q), VV_OK);
+	memset(&a, 0, sizeof(a));
+	a.authdata_len = 37 + 2;
+	a.authdata[0] = 0x58;	/* CBOR byte string of 37 */
+	a.authdata[1] = 37;
+	a.sig_len = 70;
+	randombytes_buf(a.sig, a.sig_len);
+	vv_request_challenge(f->d.t.v->id, "approve", q.digest, cdh);
+	assert_int_equal(tl_sql(&f->d.t, "BEGIN"), 0);
+	assert_int_equal(vv_clog_decision(f->d.t.v, &q, "mia", "approve", &a,
+	    cdh, 1, VV_OUT_OK, NULL), VV_OK);
+	assert_int_equal(vv_store_commit(f->d.t.v), VV_OK);
+	seq = tl_sql_int(&f->d.t, "SELECT max(seq) FROM clog");
+	vv_req_clear(&q);
+	assert_int_equal(verify_fails(f, NULL, NULL, "does not verify "
+	    "against the credential"), (uint64_t)seq);
+}
+
 static void
 test_release_fails_closed(void **state)
 {
@@ -391,6 +421,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rollback_caught_by_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unverifiable_approval_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_fails_closed,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -232,6 +232,14 @@ step(struct walk *w, uint64_t seq, const uint8_t *hash,
 		remember_cred(w, w->e);
 	if (w->e->type == VV_EV_APPROVAL || w->e->type == VV_EV_DENIAL)
 		ok = check_assertion(w, w->e);
+	/* A decision the vault accepted must stand on its own: signed by
+	 * the credential the log says the manager enrolled. */
+	if (ok != 1 && w->e->outcome == VV_OUT_OK &&
+	    (w->e->type == VV_EV_APPROVAL || w->e->type == VV_EV_DENIAL))
+		return bad(w, seq, "entry %llu: the %s by %s does not verify "
+		    "against the credential he enrolled", (unsigned long long)
+		    seq, w->e->type == VV_EV_APPROVAL ? "approval" : "denial",
+		    w->e->manager);
 	if (check_heads(w) != VV_OK)
 		return VV_ERR_INTEGRITY;
 	if (w->fn != NULL && hand_out(w, w->e, ok) != 0)
