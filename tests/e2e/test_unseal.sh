@@ -188,6 +188,38 @@ expect_exit 0 vvr unseal approve "$R3" --manager leo --device "soft:$K/leo"
 expect_exit 0 vvr --json unseal fetch "$R3" --token "$DESK"
 assert_eq "$(json 'd[0]["phone"]')" "$want_phone" "nina and leo release the contact"
 
+# ---- a token with a PIN: the PIN comes from a file that is ours alone
+printf '4321\n' >"$K/pin"
+chmod 600 "$K/pin"
+printf '9999\n' >"$K/badpin"
+chmod 600 "$K/badpin"
+expect_exit 0 "$VIPVAULT" softkey create "$K/olga" --pin-file "$K/pin"
+expect_exit 0 vvr manager enroll olga --device "soft:$K/olga" --pin-file "$K/pin"
+expect_exit 0 vvr manager list --json
+assert_eq "$(json '[m["user_verification"] for m in d["managers"] if m["name"] == "olga"][0]')" \
+    true "a manager enrolled with a PIN verifies his user"
+expect_exit 2 vvr manager enroll olga2 --device "soft:$K/olga" </dev/null
+assert_contains "$ERR" "PIN" "without a PIN source and no terminal: refused"
+chmod 644 "$K/pin"
+expect_exit 2 vvr manager enroll olga3 --device "soft:$K/olga" --pin-file "$K/pin"
+assert_contains "$ERR" "ours alone" "a PIN file others can read is refused"
+chmod 600 "$K/pin"
+expect_exit 0 vvr --json manager reshare --reason "olga joins"
+RO=$(json 'd["request"]')
+expect_exit 0 vvr unseal approve "$RO" --manager kate --device "soft:$K/kate"
+expect_exit 0 vvr unseal approve "$RO" --manager leo --device "soft:$K/leo"
+expect_exit 0 vvr --json unseal request --token "$DESK" --records "${VIP[1]}" \
+    --reason "olga's first"
+RP=$(json 'd["request"]')
+expect_exit 2 vvr unseal approve "$RP" --manager olga --device "soft:$K/olga" \
+    --pin-file "$K/badpin"
+assert_contains "$ERR" "PIN" "a wrong PIN is refused"
+expect_exit 0 vvr unseal approve "$RP" --manager olga --device "soft:$K/olga" \
+    --pin-file "$K/pin"
+expect_exit 0 vvr unseal approve "$RP" --manager nina --device "soft:$K/nina"
+expect_exit 0 vvr unseal fetch "$RP" --token "$DESK"
+assert_not_contains "$(cat "$E2E_FAILED_STDERR")" "4321" "no error message quotes a PIN"
+
 # ---- another vault: the same manager names, other credentials
 W=$E2E_TMP/w
 expect_exit 0 "$VIPVAULT" softkey create "$K/x1"
