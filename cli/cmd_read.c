@@ -2,7 +2,9 @@
  * cmd_read.c - vipvault get, find and list: reading as a role.
  *
  * Every read authenticates a bearer token; what comes back is what the
- * token's role may see, VIP contacts masked.
+ * token's role may see, VIP contacts masked.  Output is kept in memory
+ * until the reads are durable in the compliance log: nothing leaves
+ * before its log entry (vv_session_flush).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,16 +25,20 @@ struct reader {
 	struct jw w;
 	size_t n;
 	int started;		/* header or '[' printed */
+	FILE *out;		/* a memory stream, written out after flush */
+	char *buf;
+	size_t buflen;
 };
 
 static void
-print_text(const vv_record *r)
+print_text(FILE *out, const vv_record *r)
 {
 	char amount[32];
 	int f;
 
 	cli_amount(amount, sizeof(amount), vv_record_annual_spend(r));
-	(void)printf("external_id   %s\ntier          %s%s\nowner         %s\n"
+	(void)fprintf(out, "external_id   %s\ntier          %s%s\n"
+	    "owner         %s\n"
 	    "annual_spend  %s\nclient_since  %s\n", vv_record_external_id(r),
 	    vv_tier_name(vv_record_tier(r)), vv_record_pinned(r) ?
 	    " (pinned)" : "", vv_record_owner(r), amount,
@@ -40,7 +46,7 @@ print_text(const vv_record *r)
 	for (f = 0; f < VV_FIELD_COUNT; f++) {
 		const char *val = vv_record_field(r, f);
 
-		(void)printf("%-13s %s%s\n", vv_field_name(f),
+		(void)fprintf(out, "%-13s %s%s\n", vv_field_name(f),
 		    val != NULL ? val : "", vv_record_masked(r, f) ?
 		    "  (masked: dual control)" : "");
 	}
@@ -140,16 +146,36 @@ start(struct reader *rd)
 		goto out;
 	if ((r = vv_session_open(rd->v, token, &rd->s)) != VV_OK)
 		rc = cli_vault_fail(rd->c, rd->v, r);
+	else if ((rd->out = open_memstream(&rd->buf, &rd->buflen)) == NULL)
+		rc = cli_fail(rd->c, VV_ERR_NOMEM, "out of memory");
 out:
 	explicit_bzero(token, sizeof(token));
 	return rc;
 }
 
-static void
-finish(struct reader *rd)
+/* The reads' log entries are made durable, then the output leaves; if
+ * they cannot be logged, nothing is printed. */
+static int
+finish(struct reader *rd, int rc)
 {
+	int r;
+
+	if (rd->out != NULL)
+		(void)fclose(rd->out);
+	if (rc == VV_EXIT_OK && rd->s != NULL &&
+	    (r = vv_session_flush(rd->s)) != VV_OK)
+		rc = cli_fail(rd->c, r, "the reads could not be logged for "
+		    "compliance, so nothing is shown: %s",
+		    vv_vault_errmsg(rd->v));
+	if (rc == VV_EXIT_OK && rd->buf != NULL)
+		(void)fwrite(rd->buf, 1, rd->buflen, stdout);
+	if (rd->buf != NULL) {
+		explicit_bzero(rd->buf, rd->buflen);
+		free(rd->buf);
+	}
 	vv_session_free(&rd->s);
 	vv_vault_free(&rd->v);
+	return rc;
 }
 
 static const char get_help[] =
@@ -176,15 +202,14 @@ cmd_get(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (c->json) {
-		jw_init(&rd.w, stdout);
+		jw_init(&rd.w, rd.out);
 		print_json(&rd.w, rec);
 		jw_end(&rd.w);
 	} else
-		print_text(rec);
+		print_text(rd.out, rec);
 out:
 	vv_record_free(&rec);
-	finish(&rd);
-	return rc;
+	return finish(&rd, rc);
 }
 
 /* The table header, or '[': printed with the first row, or at the end of
@@ -196,11 +221,11 @@ start_output(struct reader *rd)
 		return;
 	rd->started = 1;
 	if (rd->c->json) {
-		jw_init(&rd->w, stdout);
+		jw_init(&rd->w, rd->out);
 		jw_arr(&rd->w);
 	} else
-		(void)printf("%-12s %-8s %-10s %14s  %s\n", "EXTERNAL_ID",
-		    "TIER", "OWNER", "ANNUAL_SPEND", "NAME");
+		(void)fprintf(rd->out, "%-12s %-8s %-10s %14s  %s\n",
+		    "EXTERNAL_ID", "TIER", "OWNER", "ANNUAL_SPEND", "NAME");
 }
 
 static int
@@ -218,9 +243,9 @@ emit_row(void *arg, const vv_record *r)
 	}
 	cli_amount(amount, sizeof(amount), vv_record_annual_spend(r));
 	name = vv_record_field(r, VV_FIELD_NAME);
-	(void)printf("%-12s %-8s %-10s %14s  %s\n", vv_record_external_id(r),
-	    vv_tier_name(vv_record_tier(r)), vv_record_owner(r), amount,
-	    name != NULL ? name : "");
+	(void)fprintf(rd->out, "%-12s %-8s %-10s %14s  %s\n",
+	    vv_record_external_id(r), vv_tier_name(vv_record_tier(r)),
+	    vv_record_owner(r), amount, name != NULL ? name : "");
 	return 0;
 }
 
@@ -263,8 +288,7 @@ cmd_list(struct cli *c, int argc, char **argv)
 		return cli_usage_error(c, "unexpected argument");
 	if ((rc = start(&rd)) == VV_EXIT_OK)
 		rc = run_walk(&rd, 0);
-	finish(&rd);
-	return rc;
+	return finish(&rd, rc);
 }
 
 static const char find_help[] =
@@ -286,6 +310,5 @@ cmd_find(struct cli *c, int argc, char **argv)
 		    "--email");
 	if ((rc = start(&rd)) == VV_EXIT_OK)
 		rc = run_walk(&rd, 1);
-	finish(&rd);
-	return rc;
+	return finish(&rd, rc);
 }

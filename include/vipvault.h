@@ -224,6 +224,15 @@ typedef struct vv_session vv_session;
 int vv_session_open(vv_vault *v, const char *token, vv_session **out);
 void vv_session_free(vv_session **s);
 
+/*
+ * Every record a session reads is logged for compliance; the entries
+ * wait in the session so that many reads share one entry and one fsync.
+ * Call vv_session_flush before the data leaves (a response is sent, a
+ * command prints): it returns once the entries are durable.
+ * vv_session_free flushes what is left.
+ */
+int vv_session_flush(vv_session *s);
+
 const char *vv_session_user(const vv_session *s);
 const char *vv_session_role(const vv_session *s);
 

@@ -12,14 +12,10 @@
 #include <string.h>
 
 #include "vault/internal.h"
+#include "vault/event.h"
+#include "vault/session_int.h"
 #include "vault/normalize.h"
 
-struct vv_session {
-	vv_vault *v;
-	struct vv_token_info ti;
-	struct vv_keys *keys;
-	sqlite3_stmt *get;	/* prepared once: a CRM reads one by one */
-};
 
 static int
 load_role_keys(vv_session *s)
@@ -54,6 +50,7 @@ vv_session_open(vv_vault *v, const char *token, vv_session **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
 	s->v = v;
+	vv_audit_drop(s);	/* no entry pending yet */
 	if ((r = vv_token_verify(v, token, &s->ti)) != VV_OK)
 		goto fail;
 	if ((r = vv_keys_new(&s->keys)) != VV_OK) {
@@ -79,6 +76,9 @@ vv_session_free(vv_session **sp)
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
+	/* What was read is logged even if the caller forgot to flush. */
+	(void)vv_session_flush(s);
+	vv_audit_drop(s);
 	vv_keys_free(&s->keys);
 	sqlite3_finalize(s->get);
 	sodium_memzero(&s->ti, sizeof(s->ti));
@@ -133,7 +133,9 @@ vv_get(vv_session *s, const char *external_id, vv_record **out)
 		    vv_tier_name(tier) : "these");
 		goto out;
 	}
-	r = vv_record_from_row(v, s->keys, st, 1, out);
+	if ((r = vv_record_from_row(v, s->keys, st, 1, out)) == VV_OK &&
+	    (r = vv_audit_read(s, VV_EV_RECORD_READ, *out)) != VV_OK)
+		vv_record_free(out);
 out:
 	/* Reset now: an open read statement would pin the WAL snapshot. */
 	(void)sqlite3_reset(st);
@@ -144,8 +146,8 @@ out:
 /* Calls fn for each row of st the session may read; rows in tiers the
  * role does not read, or outside its segment, are skipped. */
 static int
-walk(vv_session *s, sqlite3_stmt *st, vv_record_fn *fn, void *arg,
-    size_t *seen)
+walk(vv_session *s, sqlite3_stmt *st, int type, vv_record_fn *fn,
+    void *arg, size_t *seen)
 {
 	vv_vault *v = s->v;
 	vv_record *rec = NULL;
@@ -161,6 +163,10 @@ walk(vv_session *s, sqlite3_stmt *st, vv_record_fn *fn, void *arg,
 			continue;
 		if ((r = vv_record_from_row(v, s->keys, st, 1, &rec)) != VV_OK)
 			return r;
+		if ((r = vv_audit_read(s, type, rec)) != VV_OK) {
+			vv_record_free(&rec);
+			return r;
+		}
 		(*seen)++;
 		stop = fn(arg, rec);
 		vv_record_free(&rec);
@@ -192,7 +198,7 @@ vv_list(vv_session *s, int tier, vv_record_fn *fn, void *arg)
 	(void)sqlite3_bind_int(st, 1, tier);
 	if (own_only(s))
 		(void)sqlite3_bind_text(st, 2, s->ti.user, -1, SQLITE_STATIC);
-	r = walk(s, st, fn, arg, &seen);
+	r = walk(s, st, VV_EV_RECORD_LIST, fn, arg, &seen);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -239,7 +245,7 @@ find(vv_session *s, int kind, const char *normal, vv_record_fn *fn,
 	    "r.email_idx = ? ORDER BY r.external_id", &st)) != VV_OK)
 		return r;
 	(void)sqlite3_bind_int64(st, 1, vv_blind_index(v, kind, normal));
-	r = walk(s, st, find_filter, &f, &seen);
+	r = walk(s, st, VV_EV_RECORD_FIND, find_filter, &f, &seen);
 	sqlite3_finalize(st);
 	if (r == VV_OK && f.matched == 0)
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record with this %s",

@@ -567,6 +567,10 @@ run(struct bench *b)
 		return -1;
 	}
 	report(b);
+	if (b->seq != NULL && bench_logged_reads(b->s, b->seq, b->ngets) != 0) {
+		fprintf(stderr, "bench: logged reads failed\n");
+		return -1;
+	}
 	/* One development SoftHSM2 token per process: the dual bench
 	 * makes its own vault. */
 	vv_session_free(&b->s);

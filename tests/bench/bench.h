@@ -53,5 +53,8 @@ int bench_raw_gets(struct sqlite3 *db, struct sqlite3_stmt *st,
 int bench_dual(const char *tmp);
 /* Compliance log (bench_clog.c): append, mirror and verify figures. */
 int bench_clog(const char *tmp);
+/* Gets of seq through s with and without their compliance entries. */
+struct vv_session;
+int bench_logged_reads(struct vv_session *s, char (*seq)[ID_MAX], size_t n);
 
 #endif

@@ -70,8 +70,8 @@ assert_eq "${J[1]:-}" '["kate", "leo"]' "log --type approval: kate, leo"
 assert_eq "${J[2]:-}" true "log --json: both assertions verified offline"
 expect_exit 0 "$VIPVAULT" compliance log "${O[@]}" --record "${VIP[0]}" --json
 assert_eq "$(json '[e["type"] for e in d]')" \
-    '["unseal-request", "release", "release-refused", "release"]' \
-    "log --record: the request, the release the mirror refused, the real one"
+    '["record-list", "unseal-request", "release", "release-refused", "release"]' \
+    "log --record: the list that showed it, the request, the refused and the real release"
 expect_exit 0 "$VIPVAULT" compliance show "$REQ" "${O[@]}"
 assert_contains "$OUT" "unseal-complete"
 expect_exit 3 "$VIPVAULT" compliance show 00112233445566778899aabbccddeeff "${O[@]}"

@@ -172,10 +172,25 @@ assert_eq "$(json 'sorted(set((r["owner"], r["tier"]) for r in d))')" \
 expect_exit 3 vvr get --token "$DESK" NO-SUCH-ID
 assert_empty "$OUT" "absent record: nothing on stdout"
 
-# reads change nothing
-state=$(vault_state "$V")
+# reads change no record: they only add compliance log entries, one per
+# command, naming the records read by pseudonym
+tiers_before=$(tier_counts "$V")
+n_before=$("$VIPVAULT" --vault "$V" compliance log --mirror "$V/mirror" \
+    --key "$V/compliance.key" --type record-read --json | python3 -c \
+    'import json,sys; print(len(json.load(sys.stdin)))')
 run vvr get --token "$DESK" "$VIP"
 run vvr list --token "$CRM"
-assert_eq "$(vault_state "$V")" "$state" "reads leave vault.db as it was"
+assert_eq "$(tier_counts "$V")" "$tiers_before" "reads leave the records as they were"
+expect_exit 0 "$VIPVAULT" --vault "$V" compliance log --mirror "$V/mirror" \
+    --key "$V/compliance.key" --type record-read --json
+mapfile -t J < <(json 'len(d)' 'd[-1]["actor"]' 'd[-1]["role"]' \
+    'len(d[-1]["records"])' 'd[-1]["count"]')
+assert_eq "${J[0]:-}" "$((n_before + 1))" "a get is one record-read entry"
+assert_eq "${J[1]:-} ${J[2]:-} ${J[3]:-} ${J[4]:-}" "vdesk desk 1 1" \
+    "the entry names the user, role and one record (a pseudonym)"
+expect_exit 0 "$VIPVAULT" --vault "$V" compliance log --mirror "$V/mirror" \
+    --key "$V/compliance.key" --type record-list --json
+assert_eq "$(json 'd[-1]["actor"]')" bob "a list is a record-list entry"
+assert_not_contains "$(cat "$V/mirror/entries")" "$VIP" "the mirror names no record in clear"
 
 finish
