@@ -126,6 +126,8 @@ int vv_years_since(int64_t since_days, int64_t today_days);
 int64_t vv_today(void);
 void vv_put_be32(uint8_t *p, uint32_t v);
 void vv_put_be64(uint8_t *p, uint64_t v);
+uint32_t vv_get_be32(const uint8_t *p);
+uint64_t vv_get_be64(const uint8_t *p);
 int vv_valid_name(const char *s);
 /* 1 to VV_EXTID_MAX - 1 bytes, none a space or control character. */
 int vv_valid_external_id(const char *s);

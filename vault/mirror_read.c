@@ -17,24 +17,6 @@
 
 #define HEADER_MAGIC "vipvault-mirror 1"
 
-static uint64_t
-be64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 int
 vv_mirror_next(const uint8_t *p, size_t len, size_t *off, uint64_t *seq,
     const uint8_t **hash, const uint8_t **sealed, size_t *sealedlen)
@@ -46,11 +28,11 @@ vv_mirror_next(const uint8_t *p, size_t len, size_t *off, uint64_t *seq,
 		return VV_ERR_NOT_FOUND;
 	if (left < 4)
 		return VV_ERR_INPUT;
-	reclen = be32(p + *off);
+	reclen = vv_get_be32(p + *off);
 	if (reclen < VV_MIRROR_REC_MIN - 4 ||
 	    reclen > VV_MIRROR_REC_MAX - 4 || left - 4 < reclen)
 		return VV_ERR_INPUT;
-	*seq = be64(p + *off + 4);
+	*seq = vv_get_be64(p + *off + 4);
 	*hash = p + *off + 12;
 	*sealed = p + *off + 44;
 	*sealedlen = reclen - 40;
@@ -69,9 +51,9 @@ vv_mirror_next_head(const uint8_t *p, size_t len, size_t *off,
 	if (left < VV_MIRROR_HEAD_REC)
 		return VV_ERR_INPUT;
 	p += *off;
-	h->size = be64(p);
+	h->size = vv_get_be64(p);
 	memcpy(h->root, p + 8, 32);
-	h->time_ms = (int64_t)be64(p + 40);
+	h->time_ms = (int64_t)vv_get_be64(p + 40);
 	memcpy(h->sig, p + 48, crypto_sign_BYTES);
 	*off += VV_MIRROR_HEAD_REC;
 	return VV_OK;
@@ -82,24 +64,19 @@ static int
 header_line(const char **at, const char *end, const char *key,
     uint8_t *out, size_t outlen)
 {
+	char hex[2 * (32 + crypto_box_SEALBYTES + crypto_sign_BYTES) + 1];
 	size_t kl = strlen(key);
 	const char *nl;
 
-	if ((size_t)(end - *at) < kl + 1 || memcmp(*at, key, kl) != 0 ||
-	    (*at)[kl] != ' ' || (nl = memchr(*at, '\n', (size_t)(end - *at)))
-	    == NULL || (size_t)(nl - *at - (ptrdiff_t)kl - 1) != 2 * outlen)
+	if (2 * outlen >= sizeof(hex) || (size_t)(end - *at) < kl + 1 ||
+	    memcmp(*at, key, kl) != 0 || (*at)[kl] != ' ' ||
+	    (nl = memchr(*at, '\n', (size_t)(end - *at))) == NULL ||
+	    (size_t)(nl - *at) != kl + 1 + 2 * outlen)
 		return -1;
-	{
-		char hex[2 * (32 + crypto_box_SEALBYTES + crypto_sign_BYTES) +
-		    1];
-
-		if (2 * outlen >= sizeof(hex))
-			return -1;
-		memcpy(hex, *at + kl + 1, 2 * outlen);
-		hex[2 * outlen] = '\0';
-		if (vv_unhex(out, outlen, hex) != 0)
-			return -1;
-	}
+	memcpy(hex, *at + kl + 1, 2 * outlen);
+	hex[2 * outlen] = '\0';
+	if (vv_unhex(out, outlen, hex) != 0)
+		return -1;
 	*at = nl + 1;
 	return 0;
 }

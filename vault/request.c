@@ -222,17 +222,6 @@ take(struct rbuf *r, void *d, size_t n, const char *what)
 	return 0;
 }
 
-static uint64_t
-be64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
 /* A length-prefixed string into s (max bytes with its NUL); embedded NUL
  * bytes are refused, so the C string is the whole field. */
 static void
@@ -268,9 +257,9 @@ take_header(struct rbuf *rb, struct vv_request *r)
 	(void)take(rb, r->vault_id, VV_ID_LEN, "vault id");
 	(void)take(rb, r->id, VV_REQ_ID_LEN, "request id");
 	if (take(rb, b, 8, "created") == 0)
-		r->created = (int64_t)be64(b);
+		r->created = (int64_t)vv_get_be64(b);
 	if (take(rb, b, 8, "expires") == 0)
-		r->expires = (int64_t)be64(b);
+		r->expires = (int64_t)vv_get_be64(b);
 }
 
 int

@@ -138,6 +138,24 @@ vv_years_since(int64_t since, int64_t today)
 
 /* Names of roles, users and owners: printable, no spaces or controls, so
  * they are safe in tables, logs and HSM labels. */
+uint64_t
+vv_get_be64(const uint8_t *p)
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
+uint32_t
+vv_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
 int
 vv_valid_external_id(const char *s)
 {
