@@ -265,6 +265,13 @@ sync_entries(vv_vault *v, const char *dir, struct mstate *m)
 		if (write_all(fd, buf, n) != 0) {
 			r = vv_fail(v, VV_ERR_IO, "writing the compliance "
 			    "mirror in %s: %s", dir, strerror(errno));
+			/* A disk that filled mid-record must not leave half
+			 * a record for the next sync to trip on (if this
+			 * fails too, the next sync cuts it: vv_mirror_adopt). */
+			if (ftruncate(fd, (off_t)bytes) != 0)
+				r = vv_fail(v, VV_ERR_IO, "writing the compliance "
+				    "mirror in %s, then cutting the partial "
+				    "record: %s", dir, strerror(errno));
 			goto out;
 		}
 		seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -298,6 +305,10 @@ sync_heads(vv_vault *v, const char *dir, struct mstate *m)
 
 	if ((r = open_append(v, dir, "heads", &fd, &fsize)) != VV_OK)
 		return r;
+	/* Half a head left by a crash or a full disk: cut it. */
+	if (fsize > m->head_bytes && fsize - m->head_bytes <
+	    VV_MIRROR_HEAD_REC && ftruncate(fd, (off_t)m->head_bytes) == 0)
+		fsize = m->head_bytes;
 	if (fsize != m->head_bytes) {
 		r = vv_fail(v, VV_ERR_INTEGRITY, "the compliance mirror's heads "
 		    "in %s are not as the vault left them", dir);
@@ -322,6 +333,10 @@ sync_heads(vv_vault *v, const char *dir, struct mstate *m)
 		if (write_all(fd, rec, sizeof(rec)) != 0) {
 			r = vv_fail(v, VV_ERR_IO, "writing the compliance "
 			    "mirror in %s: %s", dir, strerror(errno));
+			if (ftruncate(fd, (off_t)bytes) != 0)
+				r = vv_fail(v, VV_ERR_IO, "writing the compliance "
+				    "mirror in %s, then cutting the partial "
+				    "record: %s", dir, strerror(errno));
 			goto out;
 		}
 		size = (uint64_t)sqlite3_column_int64(st, 0);

@@ -160,6 +160,19 @@ vault_hash(vv_vault *v, uint64_t seq, uint8_t out[32])
 	return ok;
 }
 
+/* The last record is cut short: a plausible length, not all there. */
+static int
+torn_tail(const uint8_t *p, size_t len, size_t off)
+{
+	uint32_t reclen;
+
+	if (len - off < 4)
+		return 1;
+	reclen = vv_get_be32(p + off);
+	return reclen >= VV_MIRROR_REC_MIN - 4 &&
+	    reclen <= VV_MIRROR_REC_MAX - 4 && len - off - 4 < reclen;
+}
+
 int
 vv_mirror_adopt(vv_vault *v, const char *dir, uint64_t mirrored,
     uint64_t bytes, uint64_t fsize, uint64_t *mirrored_out,
@@ -174,7 +187,7 @@ vv_mirror_adopt(vv_vault *v, const char *dir, uint64_t mirrored,
 
 	if ((path = vv_path(dir, "entries")) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	free(path);
 	if (fd < 0 || read_range(fd, bytes, fsize, &tail) != 0) {
 		r = vv_fail(v, VV_ERR_IO, "reading the compliance mirror in "
@@ -182,6 +195,17 @@ vv_mirror_adopt(vv_vault *v, const char *dir, uint64_t mirrored,
 		goto out;
 	}
 	while (off < fsize - bytes) {
+		if (torn_tail(tail, (size_t)(fsize - bytes), off)) {
+			/* A crash mid-record: cut it, the sync writes the
+			 * entry again. */
+			if (ftruncate(fd, (off_t)(bytes + off)) != 0) {
+				r = vv_fail(v, VV_ERR_IO, "cutting a torn record "
+				    "in the compliance mirror in %s", dir);
+				goto out;
+			}
+			fsize = bytes + off;
+			break;
+		}
 		if (vv_mirror_next(tail, (size_t)(fsize - bytes), &off, &seq,
 		    &hash, &sealed, &sealedlen) != VV_OK ||
 		    seq != mirrored + 1 || !vault_hash(v, seq, want) ||

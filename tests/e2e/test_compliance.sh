@@ -121,6 +121,46 @@ assert_match "$ERR" 'verification FAILED at entry [0-9]+: ' "verify names the fi
 expect_exit 5 "$VIPVAULT" compliance log "${O[@]}"
 cp -p "$K/entries.bak" "$M/entries"
 expect_exit 0 "$VIPVAULT" compliance verify "${O[@]}"
+# ---- a mirror that fills up during a release (a small tmpfs; root only)
+SMALL=$E2E_TMP/small
+mkdir -p "$SMALL"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=256k tmpfs "$SMALL" 2>/dev/null; then
+	W=$E2E_TMP/w
+	expect_exit 0 "$VIPVAULT" softkey create "$K/w1"
+	expect_exit 0 "$VIPVAULT" softkey create "$K/w2"
+	expect_exit 0 "$VIPVAULT" --vault "$W" init --dev --managers kate,leo \
+	    --devices "soft:$K/w1,soft:$K/w2" --compliance-dir "$SMALL/m" \
+	    --compliance-pub "$K/officer.pub"
+	expect_exit 0 "$VIPVAULT" --vault "$W" add --id VF --name 'Vera Full' \
+	    --owner bob --spend 500000 --since 2001-01-01 --phone '+7 903 555 01 02'
+	expect_exit 0 "$VIPVAULT" --vault "$W" role add desk --tiers vip
+	WT=$(issue_token "$W" desk dana)
+	expect_exit 0 "$VIPVAULT" --vault "$W" --json unseal request --token "$WT" \
+	    --records VF --reason "disk full"
+	RF=$(json 'd["request"]')
+	expect_exit 0 "$VIPVAULT" --vault "$W" unseal approve "$RF" --manager kate --device "soft:$K/w1"
+	expect_exit 0 "$VIPVAULT" --vault "$W" unseal approve "$RF" --manager leo --device "soft:$K/w2"
+	# A tmpfs allocates whole pages: heartbeats until the entries file's
+	# last page has no room for a release entry, then fill the rest.
+	while [ $(( $(stat -c %s "$SMALL/m/entries") % 4096 )) -lt 3900 ]; do
+		run "$VIPVAULT" --vault "$W" compliance heartbeat
+		[ "$RC" -eq 0 ] || fatal "heartbeat (exit $RC)"
+	done
+	dd if=/dev/zero of="$SMALL/fill" bs=4k count=1000 2>/dev/null
+	expect_exit 7 "$VIPVAULT" --vault "$W" unseal fetch "$RF" --token "$WT"
+	assert_contains "$ERR" "release refused" "full mirror: the release is refused"
+	assert_not_contains "$OUT" "79035550102" "full mirror: no contact leaves"
+	rm -f "$SMALL/fill"
+	expect_exit 0 "$VIPVAULT" --vault "$W" --json unseal fetch "$RF" --token "$WT"
+	assert_eq "$(json 'd[0]["phone"]')" "+79035550102" "room again: the same fetch releases"
+	expect_exit 0 "$VIPVAULT" --vault "$W" compliance verify --mirror "$SMALL/m" \
+	    --key "$K/officer.key"
+	assert_contains "$OUT" "the same" "the mirror caught up with every entry it missed"
+	umount "$SMALL"
+else
+	ok "small-tmpfs mirror test skipped: it needs root to mount a tmpfs"
+fi
+
 expect_exit 0 "$VIPVAULT" compliance --help
 assert_contains "$OUT" "compliance verify"
 finish
