@@ -164,7 +164,20 @@ struct vv_manager {
 	int active;
 };
 
+/* A managers row: the columns, and the row into m (VV_ERR_INTEGRITY for
+ * a corrupt credential record). */
+#define VV_MANAGER_COLUMNS "id, name, cred_id, alg, pubkey, aaguid, " \
+	"sign_count, uv, hmac_salt, share_pk"
+int vv_manager_from_row(vv_vault *v, sqlite3_stmt *st, struct vv_manager *m);
 int vv_manager_load(vv_vault *v, const char *name, struct vv_manager *m);
+/* Stores m (VV_ERR_EXISTS for a name or credential already enrolled). */
+int vv_manager_insert(vv_vault *v, struct vv_manager *m);
+/* Enrols one manager's token (two touches): the credential and the
+ * share key pair's public half into m; nothing stored. */
+int vv_manager_enroll_token(vv_vault *v, const char *name,
+    const vv_fido_opts *o, int require_uv, struct vv_manager *m);
+/* An unsigned setting of the vault's meta table, at most max. */
+int vv_meta_uint(vv_vault *v, const char *key, unsigned max, unsigned *out);
 /* Stores the token's new signature counter; VV_ERR_INTEGRITY (naming the
  * manager) when it did not increase: a cloned token. */
 int vv_manager_bump_count(vv_vault *v, const struct vv_manager *m,
