@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
 static const char compliance_help[] =
     "usage: vipvault compliance keygen SECRET_FILE PUBLIC_FILE\n"
     "       vipvault [--vault DIR] compliance checkpoint [> FILE]\n"
-    "       vipvault [--vault DIR] compliance heartbeat\n"
+    "       vipvault [--vault DIR] compliance heartbeat [--every SECONDS]\n"
     "       vipvault compliance log --mirror DIR --key FILE [--type T]\n"
     "                [--user U] [--since YYYY-MM-DD] [--record ID] [--json]\n"
     "       vipvault compliance show REQ --mirror DIR --key FILE [--json]\n"
@@ -30,7 +31,9 @@ static const char compliance_help[] =
     "'keygen' makes the officer's key pair (give the public file to init\n"
     "--compliance-pub).  'checkpoint' prints a signed head to keep outside\n"
     "the vault; 'verify --since-head' proves the log only grew since.\n"
-    "'heartbeat' (from cron) keeps a quiet log growing.  With --vault,\n"
+    "'heartbeat' (from cron, or --every N to keep running) keeps a quiet\n"
+    "log growing; --every also brings a mirror that was away up to date.\n"
+    "With --vault,\n"
     "verify also compares the vault's own log entry by entry.\n";
 
 struct comp_args {
@@ -43,6 +46,7 @@ struct comp_args {
 	const char *since_head;
 	const char *format;
 	const char *month;
+	const char *every;
 	int npos;
 	char **pos;
 };
@@ -60,6 +64,7 @@ parse_comp(struct cli *c, int argc, char **argv, struct comp_args *a)
 		{ "since-head", required_argument, NULL, 'H' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "month", required_argument, NULL, 'M' },
+		{ "every", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -77,7 +82,7 @@ parse_comp(struct cli *c, int argc, char **argv, struct comp_args *a)
 		    ch == 't' ? &a->type : ch == 'u' ? &a->user :
 		    ch == 's' ? &a->since : ch == 'r' ? &a->record :
 		    ch == 'H' ? &a->since_head : ch == 'f' ? &a->format :
-		    ch == 'M' ? &a->month : NULL;
+		    ch == 'M' ? &a->month : ch == 'e' ? &a->every : NULL;
 		if (slot == NULL)
 			return cli_bad_option(c, argc, argv);
 		*slot = optarg;
@@ -401,8 +406,28 @@ do_verify(struct cli *c, const struct comp_args *a)
 
 /* ------------------------------------------------------ vault side */
 
+/* Heartbeats every `every` seconds until killed; each one also syncs a
+ * mirror that was away.  A failed beat is reported and retried. */
 static int
-do_checkpoint(struct cli *c, int heartbeat)
+heartbeat_loop(struct cli *c, vv_vault *v, const char *every)
+{
+	char *end;
+	unsigned long n = strtoul(every, &end, 10);
+	int r;
+
+	if (*every < '0' || *every > '9' || *end != '\0' || n == 0 ||
+	    n > 86400)
+		return cli_usage_error(c, "--every: 1 to 86400 seconds");
+	for (;;) {
+		if ((r = vv_compliance_heartbeat(v)) != VV_OK)
+			(void)fprintf(stderr, "vipvault compliance: heartbeat: "
+			    "%s\n", vv_vault_errmsg(v));
+		(void)sleep((unsigned)n);
+	}
+}
+
+static int
+do_checkpoint(struct cli *c, int heartbeat, const char *every)
 {
 	char line[VV_CHECKPOINT_MAX];
 	vv_vault *v = NULL;
@@ -410,6 +435,11 @@ do_checkpoint(struct cli *c, int heartbeat)
 
 	if ((rc = cli_open(c, &v)) != VV_EXIT_OK)
 		return rc;
+	if (heartbeat && every != NULL) {
+		rc = heartbeat_loop(c, v, every);
+		vv_vault_free(&v);
+		return rc;
+	}
 	r = heartbeat ? vv_compliance_heartbeat(v) :
 	    vv_compliance_checkpoint(v, line, sizeof(line));
 	if (r != VV_OK)
@@ -461,7 +491,7 @@ cmd_compliance(struct cli *c, int argc, char **argv)
 		return VV_EXIT_OK;
 	case 1:
 	case 2:
-		return do_checkpoint(c, sub == 2);
+		return do_checkpoint(c, sub == 2, a.every);
 	case 3:
 	case 6:
 		return do_log(c, &a, NULL, sub == 6);

@@ -104,6 +104,12 @@ expect_exit 0 vvr compliance checkpoint
 printf '%s\n' "$OUT" >"$K/cp1"
 assert_match "$OUT" '^vipvault-checkpoint 1 [0-9a-f]{32} [0-9]+ ' "checkpoint: one line"
 expect_exit 0 vvr compliance heartbeat
+expect_exit 1 vvr compliance heartbeat --every 0
+run timeout 3 "$VIPVAULT" --vault "$V" compliance heartbeat --every 1
+assert_eq "$RC" 124 "heartbeat --every keeps running until stopped"
+expect_exit 0 "$VIPVAULT" compliance log "${O[@]}" --type heartbeat --json
+[ "$(json 'len(d)')" -ge 3 ] && ok "heartbeat --every beats once a second" ||
+    fail "heartbeat --every: $(json 'len(d)') heartbeats"
 expect_exit 0 vvr compliance verify "${O[@]}" --since-head "$K/cp1"
 assert_contains "$OUT" "only grew since the checkpoint"
 expect_exit 0 vvr --json compliance verify "${O[@]}"
