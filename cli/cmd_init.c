@@ -19,7 +19,8 @@ static const char init_help[] =
     "         [--managers NAME,NAME,... [--threshold K] [--devices D,D,...]\n"
     "          [--alg es256|eddsa] [--require-uv] [--max-records N]\n"
     "          [--pin-file FILE]]\n"
-    "         [--compliance-dir DIR --compliance-pub FILE] [--json]\n\n"
+    "         [--compliance-dir DIR --compliance-pub FILE] [--syslog SOCKET]\n"
+    "         [--json]\n\n"
     "Creates a vault in DIR (new or empty).\n"
     "  --dev          a development SoftHSM2 token inside DIR/hsm, its PIN\n"
     "                 in DIR/hsm/user.pin (mode 0600)\n"
@@ -43,6 +44,8 @@ static const char init_help[] =
     "                 and the officer's public key (compliance keygen);\n"
     "                 with --dev and without them: DIR/mirror and a\n"
     "                 development key in DIR/compliance.key\n"
+    "  --syslog SOCKET  also send every log entry, best effort, to a\n"
+    "                 local syslog socket (RFC 5424), e.g. /dev/log\n"
     "  --json         machine-readable output\n";
 
 struct init_args {
@@ -53,6 +56,7 @@ struct init_args {
 	const char *pin_file;
 	const char *compliance_dir;
 	const char *compliance_pub;
+	const char *syslog_socket;
 	vv_dual_config dual;
 	int alg;
 };
@@ -84,6 +88,7 @@ parse_init(struct cli *c, int argc, char **argv, struct init_args *a)
 		{ "pin-file", required_argument, NULL, 'P' },
 		{ "compliance-dir", required_argument, NULL, 'C' },
 		{ "compliance-pub", required_argument, NULL, 'K' },
+		{ "syslog", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -133,6 +138,9 @@ parse_init(struct cli *c, int argc, char **argv, struct init_args *a)
 			break;
 		case 'K':
 			a->compliance_pub = optarg;
+			break;
+		case 'S':
+			a->syslog_socket = optarg;
 			break;
 		case 'j':
 			c->json = 1;
@@ -264,6 +272,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	o.dual = a.dual;
 	o.compliance_dir = a.compliance_dir;
 	o.compliance_pub = a.compliance_pub;
+	o.syslog_socket = a.syslog_socket;
 	r = vv_vault_create_with(&v, c->vault_dir, &o, msg, sizeof(msg));
 	if (r != VV_OK)
 		return cli_fail(c, r, "%s", msg[0] ? msg : vv_strerror(r));

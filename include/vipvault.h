@@ -344,6 +344,9 @@ typedef struct vv_create_opts {
 	 * no VIP contact is ever released (fail closed). */
 	const char *compliance_dir;
 	const char *compliance_pub;
+	/* A local syslog socket (e.g. /dev/log) that gets a best-effort
+	 * RFC 5424 copy of every entry, for a SIEM; NULL: none. */
+	const char *syslog_socket;
 } vv_create_opts;
 int vv_vault_create_with(vv_vault **out, const char *dir,
     const vv_create_opts *o, char *errmsg, size_t errlen);

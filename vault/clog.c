@@ -306,6 +306,9 @@ vv_clog_append(vv_vault *v, struct vv_event *e)
 	}
 	if (r == VV_OK) {
 		v->clog_dirty = 1;
+		if (v->clog_first == 0)
+			v->clog_first = e->seq;
+		v->clog_last = e->seq;
 		*v->clog_cache = s;
 		v->clog_cache_valid = 1;
 	} else

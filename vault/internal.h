@@ -75,6 +75,7 @@ struct vv_vault {
 	uint8_t *log_keys;
 	uint8_t log_sign_pk[crypto_sign_PUBLICKEYBYTES];
 	int clog_dirty;		/* this transaction appended log entries */
+	uint64_t clog_first, clog_last;	/* ... these ones, for syslog */
 	/* The log's state as this transaction left it (clog.c), so that
 	 * many appends in one transaction read it once; dropped at every
 	 * begin and rollback. */
@@ -154,6 +155,9 @@ int vv_meta_get(vv_vault *v, const char *key, char **value);
 int vv_mirror_sync(vv_vault *v);
 /* Writes the log's state row before a commit (clog.c). */
 int vv_clog_flush(vv_vault *v);
+/* Best-effort RFC 5424 copies of committed entries first..last to the
+ * configured syslog socket, if any (syslog_fwd.c). */
+void vv_syslog_forward(vv_vault *v, uint64_t first, uint64_t last);
 int vv_meta_set(vv_vault *v, const char *key, const char *value);
 
 /* ---------------------------------------------------------- schema.c */

@@ -223,8 +223,12 @@ vv_store_commit(vv_vault *v)
 	 * committed.  Best effort: what fails waits in the vault log for
 	 * the next sync, and a release checks for itself (fail closed). */
 	if (v->clog_dirty) {
+		uint64_t first = v->clog_first, last = v->clog_last;
+
 		v->clog_dirty = 0;
+		v->clog_first = v->clog_last = 0;
 		(void)vv_mirror_sync(v);
+		vv_syslog_forward(v, first, last);
 	}
 	return VV_OK;
 }
@@ -233,6 +237,7 @@ void
 vv_store_rollback(vv_vault *v)
 {
 	v->clog_dirty = 0;
+	v->clog_first = v->clog_last = 0;
 	v->clog_cache_valid = 0;
 	if (v->db != NULL && !sqlite3_get_autocommit(v->db))
 		(void)sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);

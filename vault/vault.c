@@ -275,6 +275,10 @@ create_compliance(vv_vault *v, const vv_create_opts *o, struct made *m)
 	uint8_t cpk[32];
 	int r;
 
+	if (o->syslog_socket != NULL && (o->syslog_socket[0] != '/' ||
+	    (r = vv_meta_set(v, "syslog_socket", o->syslog_socket)) != VV_OK))
+		return vv_fail(v, VV_ERR_INVALID, "--syslog: an absolute path "
+		    "to a local socket");
 	if (o->compliance_dir == NULL && strcmp(v->hsm_uri, "dev") != 0)
 		return VV_OK;
 	if (o->compliance_dir != NULL) {

@@ -167,6 +167,38 @@ else
 	ok "small-tmpfs mirror test skipped: it needs root to mount a tmpfs"
 fi
 
+# ---- a best-effort RFC 5424 copy to a local syslog socket
+SOCK=$E2E_TMP/log.sock
+python3 - "$SOCK" "$E2E_TMP/syslog.out" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+with open(sys.argv[2], "w") as out:
+    try:
+        while True:
+            out.write(s.recv(4096).decode() + "\n")
+            out.flush()
+    except socket.timeout:
+        pass
+EOF
+SYSLOGD=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$SOCK" ] && break; sleep 0.2; done
+S=$E2E_TMP/s
+expect_exit 0 "$VIPVAULT" --vault "$S" init --dev --syslog "$SOCK"
+expect_exit 0 "$VIPVAULT" --vault "$S" role add crm --tiers basic
+expect_exit 0 "$VIPVAULT" --vault "$S" token issue crm --user bob
+sleep 0.5
+kill "$SYSLOGD" 2>/dev/null; wait "$SYSLOGD" 2>/dev/null
+LOG=$(cat "$E2E_TMP/syslog.out" 2>/dev/null)
+assert_match "$LOG" '^<85>1 20[0-9-]+T[0-9:.]+Z [^ ]+ vipvault [0-9]+ role-added \[vipvault@32473 seq="[0-9]+" vault="[0-9a-f]{32}" outcome="ok" actor="administrator" role="crm"\]' \
+    "syslog: an RFC 5424 line for the new role"
+assert_contains "$LOG" "token-issued" "syslog: the token issued"
+assert_not_contains "$LOG" "vv_" "syslog: no token secret"
+expect_exit 1 "$VIPVAULT" --vault "$E2E_TMP/s2" init --dev --syslog relative.sock
+# A socket nobody listens on changes nothing.
+expect_exit 0 "$VIPVAULT" --vault "$S" role add desk --tiers vip
+
 expect_exit 0 "$VIPVAULT" compliance --help
 assert_contains "$OUT" "compliance verify"
 finish
