@@ -20,6 +20,7 @@ static const char init_help[] =
     "          [--alg es256|eddsa] [--require-uv] [--max-records N]\n"
     "          [--pin-file FILE]]\n"
     "         [--compliance-dir DIR --compliance-pub FILE] [--syslog SOCKET]\n"
+    "         [--compliance-pg CONNINFO]\n"
     "         [--json]\n\n"
     "Creates a vault in DIR (new or empty).\n"
     "  --dev          a development SoftHSM2 token inside DIR/hsm, its PIN\n"
@@ -44,6 +45,10 @@ static const char init_help[] =
     "                 and the officer's public key (compliance keygen);\n"
     "                 with --dev and without them: DIR/mirror and a\n"
     "                 development key in DIR/compliance.key\n"
+    "  --compliance-pg CONNINFO\n"
+    "                 a PostgreSQL database compliance owns, as a second\n"
+    "                 mirror (docs/compliance-pg.sql sets it up); its\n"
+    "                 signed receipts are checked against its pinned key\n"
     "  --syslog SOCKET  also send every log entry, best effort, to a\n"
     "                 local syslog socket (RFC 5424), e.g. /dev/log\n"
     "  --json         machine-readable output\n";
@@ -57,6 +62,7 @@ struct init_args {
 	const char *compliance_dir;
 	const char *compliance_pub;
 	const char *syslog_socket;
+	const char *compliance_pg;
 	vv_dual_config dual;
 	int alg;
 };
@@ -89,6 +95,7 @@ parse_init(struct cli *c, int argc, char **argv, struct init_args *a)
 		{ "compliance-dir", required_argument, NULL, 'C' },
 		{ "compliance-pub", required_argument, NULL, 'K' },
 		{ "syslog", required_argument, NULL, 'S' },
+		{ "compliance-pg", required_argument, NULL, 'G' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -141,6 +148,9 @@ parse_init(struct cli *c, int argc, char **argv, struct init_args *a)
 			break;
 		case 'S':
 			a->syslog_socket = optarg;
+			break;
+		case 'G':
+			a->compliance_pg = optarg;
 			break;
 		case 'j':
 			c->json = 1;
@@ -273,6 +283,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	o.compliance_dir = a.compliance_dir;
 	o.compliance_pub = a.compliance_pub;
 	o.syslog_socket = a.syslog_socket;
+	o.compliance_pg = a.compliance_pg;
 	r = vv_vault_create_with(&v, c->vault_dir, &o, msg, sizeof(msg));
 	if (r != VV_OK)
 		return cli_fail(c, r, "%s", msg[0] ? msg : vv_strerror(r));

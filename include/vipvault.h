@@ -344,6 +344,10 @@ typedef struct vv_create_opts {
 	 * no VIP contact is ever released (fail closed). */
 	const char *compliance_dir;
 	const char *compliance_pub;
+	/* A PostgreSQL database compliance owns (libpq connection string;
+	 * docs/compliance-pg.sql sets it up): a second mirror, whose signed
+	 * receipts the vault checks.  NULL: none. */
+	const char *compliance_pg;
 	/* A local syslog socket (e.g. /dev/log) that gets a best-effort
 	 * RFC 5424 copy of every entry, for a SIEM; NULL: none. */
 	const char *syslog_socket;

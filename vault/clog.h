@@ -114,6 +114,19 @@ int vv_mirror_create(vv_vault *v, const char *dir,
 /* vv_mirror_sync (internal.h): appends every vault log entry and head
  * the mirror lacks; fsyncs. */
 
+/* An entry encrypted as the mirrors keep it: nonce || ciphertext || tag
+ * into out (VV_MIRROR_REC_MAX); its length. */
+size_t vv_mirror_seal(const vv_vault *v, uint64_t seq, const uint8_t *enc,
+    size_t len, uint8_t *out);
+
+/* --------------------------------------------------------- sink_pg.c */
+
+/* At init: the sink's public key, pinned, and the connection string. */
+int vv_pgsink_setup(vv_vault *v, const char *conninfo);
+/* Sends the entries the database sink lacks, each receipt checked;
+ * VV_ERR_NOT_FOUND when no database sink is configured. */
+int vv_pgsink_sync(vv_vault *v);
+
 /* After a crash between a mirror write and its note: checks that the
  * records between bytes and fsize are the vault's next entries and
  * advances past them; VV_ERR_INTEGRITY otherwise. */

@@ -151,8 +151,10 @@ int vv_prepare(vv_vault *v, const char *sql, sqlite3_stmt **st);
 /* Runs a statement without results. */
 int vv_exec(vv_vault *v, const char *sql);
 int vv_meta_get(vv_vault *v, const char *key, char **value);
-/* Brings the compliance mirror up to date (mirror.c). */
+/* Brings the compliance mirror and database sink up to date (mirror.c,
+ * sink_pg.c); VV_ERR_NOT_FOUND when one is not configured. */
 int vv_mirror_sync(vv_vault *v);
+int vv_pgsink_sync(vv_vault *v);
 /* Writes the log's state row before a commit (clog.c). */
 int vv_clog_flush(vv_vault *v);
 /* Best-effort RFC 5424 copies of committed entries first..last to the

@@ -195,24 +195,33 @@ vv_mirror_ad(const uint8_t vault_id[VV_ID_LEN], uint64_t seq,
 	vv_put_be64(ad + VV_ID_LEN, seq);
 }
 
-/* One entry as a mirror record into buf; its length.  A random nonce:
- * a vault restored from a backup writes new entries under old numbers. */
+/* A random nonce: a vault restored from a backup writes new entries
+ * under old numbers. */
+size_t
+vv_mirror_seal(const vv_vault *v, uint64_t seq, const uint8_t *enc,
+    size_t len, uint8_t *out)
+{
+	uint8_t ad[VV_MIRROR_AD_LEN];
+
+	randombytes_buf(out, VV_MIRROR_NONCE);
+	vv_mirror_ad(v->id, seq, ad);
+	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(out + VV_MIRROR_NONCE,
+	    NULL, enc, len, ad, sizeof(ad), NULL, out,
+	    v->log_keys + VV_LOG_MIRROR_KEY);
+	return VV_MIRROR_NONCE + len + VV_MIRROR_TAG;
+}
+
+/* One entry as a mirror record into buf; its length. */
 static size_t
 frame_entry(const vv_vault *v, uint64_t seq, const uint8_t *hash,
     const uint8_t *enc, size_t len, uint8_t *buf)
 {
-	size_t reclen = 8 + 32 + VV_MIRROR_NONCE + len + VV_MIRROR_TAG;
-	uint8_t ad[VV_MIRROR_AD_LEN], *nonce = buf + 44;
+	size_t sealed = vv_mirror_seal(v, seq, enc, len, buf + 44);
 
-	vv_put_be32(buf, (uint32_t)reclen);
+	vv_put_be32(buf, (uint32_t)(8 + 32 + sealed));
 	vv_put_be64(buf + 4, seq);
 	memcpy(buf + 12, hash, 32);
-	randombytes_buf(nonce, VV_MIRROR_NONCE);
-	vv_mirror_ad(v->id, seq, ad);
-	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(nonce +
-	    VV_MIRROR_NONCE, NULL, enc, len, ad, sizeof(ad), NULL, nonce,
-	    v->log_keys + VV_LOG_MIRROR_KEY);
-	return 4 + reclen;
+	return 4 + 8 + 32 + sealed;
 }
 
 /* A crash after a write and before its note leaves records past the

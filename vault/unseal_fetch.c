@@ -172,6 +172,23 @@ unsigned long vv_unseal_decryptions;
  * be written the release is refused, and the refusal logged; the request
  * stays approved and is fetched once the mirror is back (fail closed).
  */
+/* Every configured sink must hold the entries, and at least one is. */
+static int
+sinks_sync(vv_vault *v)
+{
+	int rm = vv_mirror_sync(v), rp;
+
+	if (rm != VV_OK && rm != VV_ERR_NOT_FOUND)
+		return rm;
+	rp = vv_pgsink_sync(v);
+	if (rp != VV_OK && rp != VV_ERR_NOT_FOUND)
+		return rp;
+	if (rm == VV_ERR_NOT_FOUND && rp == VV_ERR_NOT_FOUND)
+		return vv_fail(v, VV_ERR_NOT_FOUND, "this vault has no "
+		    "compliance mirror");
+	return VV_OK;
+}
+
 static int
 log_release(vv_vault *v, const struct vv_req *q)
 {
@@ -186,7 +203,7 @@ log_release(vv_vault *v, const struct vv_req *q)
 		vv_store_rollback(v);
 		return r;
 	}
-	if ((r = vv_mirror_sync(v)) == VV_OK)
+	if ((r = sinks_sync(v)) == VV_OK)
 		return VV_OK;
 	(void)snprintf(msg, sizeof(msg), "%s", v->errmsg);
 	if (vv_store_begin(v) == VV_OK) {

@@ -279,6 +279,10 @@ create_compliance(vv_vault *v, const vv_create_opts *o, struct made *m)
 	    (r = vv_meta_set(v, "syslog_socket", o->syslog_socket)) != VV_OK))
 		return vv_fail(v, VV_ERR_INVALID, "--syslog: an absolute path "
 		    "to a local socket");
+	if (o->compliance_pg != NULL &&
+	    ((r = vv_pgsink_setup(v, o->compliance_pg)) != VV_OK ||
+	    ((r = vv_pgsink_sync(v)) != VV_OK)))
+		return r;
 	if (o->compliance_dir == NULL && strcmp(v->hsm_uri, "dev") != 0)
 		return VV_OK;
 	if (o->compliance_dir != NULL) {
