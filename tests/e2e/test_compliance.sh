@@ -167,6 +167,38 @@ else
 	ok "small-tmpfs mirror test skipped: it needs root to mount a tmpfs"
 fi
 
+# ---- killed between the vault log's commit and the mirror's write
+SHIM=$E2E_TMP/die_on_mirror.so
+if cc -shared -fPIC -o "$SHIM" "$E2E_DIR/die_on_mirror.c" -ldl 2>/dev/null; then
+	D=$E2E_TMP/d
+	expect_exit 0 "$VIPVAULT" softkey create "$K/d1"
+	expect_exit 0 "$VIPVAULT" softkey create "$K/d2"
+	expect_exit 0 "$VIPVAULT" --vault "$D" init --dev --managers kate,leo \
+	    --devices "soft:$K/d1,soft:$K/d2"
+	expect_exit 0 "$VIPVAULT" --vault "$D" add --id VK --name 'Vera Kill' \
+	    --owner bob --spend 500000 --since 2001-01-01 --phone '+7 903 555 07 08'
+	expect_exit 0 "$VIPVAULT" --vault "$D" role add desk --tiers vip
+	DT=$(issue_token "$D" desk dana)
+	expect_exit 0 "$VIPVAULT" --vault "$D" --json unseal request --token "$DT" \
+	    --records VK --reason "killed"
+	RK=$(json 'd["request"]')
+	expect_exit 0 "$VIPVAULT" --vault "$D" unseal approve "$RK" --manager kate --device "soft:$K/d1"
+	expect_exit 0 "$VIPVAULT" --vault "$D" unseal approve "$RK" --manager leo --device "soft:$K/d2"
+	run env LD_PRELOAD="$SHIM" "$VIPVAULT" --vault "$D" unseal fetch "$RK" --token "$DT"
+	assert_eq "$RC" 137 "the fetch is killed at its mirror write"
+	assert_not_contains "$OUT" "79035550708" "killed: no contact left"
+	expect_exit 0 "$VIPVAULT" --vault "$D" compliance verify --mirror "$D/mirror" \
+	    --key "$D/compliance.key"
+	assert_contains "$OUT" "the mirror is behind" "verify shows the mirror behind the vault"
+	expect_exit 0 "$VIPVAULT" --vault "$D" --json unseal fetch "$RK" --token "$DT"
+	assert_eq "$(json 'd[0]["phone"]')" "+79035550708" "after the restart the fetch releases"
+	expect_exit 0 "$VIPVAULT" --vault "$D" compliance verify --mirror "$D/mirror" \
+	    --key "$D/compliance.key"
+	assert_contains "$OUT" "the same" "the mirror caught up and verify passes"
+else
+	ok "kill test skipped: no C compiler for the fault injector"
+fi
+
 # ---- a best-effort RFC 5424 copy to a local syslog socket
 SOCK=$E2E_TMP/log.sock
 python3 - "$SOCK" "$E2E_TMP/syslog.out" <<'EOF' &
