@@ -20,7 +20,7 @@ static const char compliance_help[] =
     "                [--user U] [--since YYYY-MM-DD] [--record ID] [--json]\n"
     "       vipvault compliance show REQ --mirror DIR --key FILE [--json]\n"
     "       vipvault [--vault DIR] compliance verify --mirror DIR --key FILE\n"
-    "                [--since-head FILE] [--json]\n"
+    "                [--since-head FILE] [--pg CONNINFO] [--json]\n"
     "       vipvault compliance export --mirror DIR --key FILE\n"
     "                --format jsonl|csv [--since YYYY-MM-DD]\n"
     "       vipvault compliance report --month YYYY-MM --mirror DIR --key FILE\n"
@@ -47,6 +47,7 @@ struct comp_args {
 	const char *format;
 	const char *month;
 	const char *every;
+	const char *pg;
 	int npos;
 	char **pos;
 };
@@ -65,6 +66,7 @@ parse_comp(struct cli *c, int argc, char **argv, struct comp_args *a)
 		{ "format", required_argument, NULL, 'f' },
 		{ "month", required_argument, NULL, 'M' },
 		{ "every", required_argument, NULL, 'e' },
+		{ "pg", required_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -82,7 +84,8 @@ parse_comp(struct cli *c, int argc, char **argv, struct comp_args *a)
 		    ch == 't' ? &a->type : ch == 'u' ? &a->user :
 		    ch == 's' ? &a->since : ch == 'r' ? &a->record :
 		    ch == 'H' ? &a->since_head : ch == 'f' ? &a->format :
-		    ch == 'M' ? &a->month : ch == 'e' ? &a->every : NULL;
+		    ch == 'M' ? &a->month : ch == 'e' ? &a->every :
+		    ch == 'g' ? &a->pg : NULL;
 		if (slot == NULL)
 			return cli_bad_option(c, argc, argv);
 		*slot = optarg;
@@ -347,6 +350,42 @@ do_log(struct cli *c, const struct comp_args *a, const char *request,
 
 /* ----------------------------------------------------------- verify */
 
+/* The database sink against the mirror. */
+static int
+verify_pg(struct cli *c, vv_officer *o, const char *conninfo)
+{
+	vv_verify_report rep;
+	struct jw w;
+	int r;
+
+	r = vv_officer_verify_pg(o, conninfo, &rep);
+	vv_officer_free(&o);
+	if (c->json) {
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_key(&w, "ok");
+		jw_bool(&w, r == VV_OK);
+		jw_key(&w, "database_entries");
+		jw_int(&w, (long long)rep.entries);
+		jw_key(&w, "mirror_entries");
+		jw_int(&w, (long long)rep.vault_entries);
+		jw_key(&w, "first_bad_entry");
+		jw_int(&w, (long long)rep.first_bad);
+		jw_key(&w, "problem");
+		jw_str(&w, r == VV_OK ? NULL : rep.problem);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else if (r == VV_OK)
+		(void)printf("verified: the database holds %llu entries, the "
+		    "mirror %llu; every one matches\n",
+		    (unsigned long long)rep.entries,
+		    (unsigned long long)rep.vault_entries);
+	if (r != VV_OK && !c->json)
+		(void)fprintf(stderr, "vipvault compliance: database "
+		    "verification FAILED: %s\n", rep.problem);
+	return r == VV_OK ? VV_EXIT_OK : cli_exit_code(r);
+}
+
 static int
 do_verify(struct cli *c, const struct comp_args *a)
 {
@@ -358,6 +397,8 @@ do_verify(struct cli *c, const struct comp_args *a)
 
 	if ((rc = open_officer(c, a, &o)) != VV_EXIT_OK)
 		return rc;
+	if (a->pg != NULL)
+		return verify_pg(c, o, a->pg);
 	/* With a vault, compare it too; without one, the mirror alone. */
 	if (c->vault_dir != NULL && (rc = cli_open(c, &v)) != VV_EXIT_OK) {
 		vv_officer_free(&o);

@@ -560,6 +560,18 @@ typedef struct vv_verify_report {
 int vv_officer_verify(vv_officer *o, vv_vault *v, const char *since_head,
     vv_verify_report *rep);
 
+/*
+ * Verifies the PostgreSQL sink (connecting with conninfo as compliance,
+ * the database's owner) against the mirror: entries numbered on without
+ * a gap, each following the one before, opening with the compliance
+ * key, chained, and equal to the mirror's entry of that number.
+ * rep->entries counts the database's entries, rep->vault_entries the
+ * mirror's.  VV_ERR_INTEGRITY names the first bad entry; VV_ERR_IO when
+ * the database cannot be read.
+ */
+int vv_officer_verify_pg(vv_officer *o, const char *conninfo,
+    vv_verify_report *rep);
+
 #ifdef __cplusplus
 }
 #endif

@@ -114,6 +114,21 @@ psql_as postgres -q -c "DROP TRIGGER stall ON vipvault_sink.entries" >/dev/null 
 expect_exit 0 vvr unseal fetch "$REQ" --token "$DESK"
 assert_eq "$(n_sink)" "$(n_vault)" "the database caught up after the stall"
 
+# ---- the officer checks the database against the mirror
+OCONN="host=$PGD port=$PORT dbname=compliance user=postgres"
+O=(--mirror "$V/mirror" --key "$V/compliance.key")
+expect_exit 0 "$VIPVAULT" compliance verify "${O[@]}" --pg "$OCONN"
+assert_match "$OUT" "^verified: the database holds [0-9]+ entries" "verify --pg: the database matches"
+psql_as postgres -q -c "ALTER TABLE vipvault_sink.entries DISABLE TRIGGER entries_append_only" \
+    -c "UPDATE vipvault_sink.entries SET sealed = sealed || '\\x00'::bytea WHERE seq = 7" \
+    >/dev/null || fatal "tampering as the database's owner"
+expect_exit 5 "$VIPVAULT" compliance verify "${O[@]}" --pg "$OCONN"
+assert_contains "$ERR" "database entry 7 does not open" "verify --pg names the entry the owner altered"
+psql_as postgres -q -c "UPDATE vipvault_sink.entries SET sealed = substring(sealed from 1 for length(sealed) - 1) WHERE seq = 7" \
+    -c "ALTER TABLE vipvault_sink.entries ENABLE TRIGGER entries_append_only" \
+    >/dev/null || fatal "undoing the tampering"
+expect_exit 0 "$VIPVAULT" compliance verify "${O[@]}" --pg "$OCONN"
+
 # ---- a receipt that does not verify stops the release
 unseal "bad receipt"
 psql_as postgres -q -c "UPDATE vipvault_sink.signing_key SET sk = sk || ''::bytea" \
