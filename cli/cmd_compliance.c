@@ -350,32 +350,47 @@ do_log(struct cli *c, const struct comp_args *a, const char *request,
 
 /* ----------------------------------------------------------- verify */
 
+/* verify --json: one object, on failure too; the keys say what was
+ * counted (the mirror and the vault, or the database and the mirror). */
+static void
+report_json(int ok, const vv_verify_report *rep, const char *counted,
+    const char *compared, int heads)
+{
+	struct jw w;
+
+	jw_init(&w, stdout);
+	jw_obj(&w);
+	jw_key(&w, "ok");
+	jw_bool(&w, ok);
+	jw_key(&w, counted);
+	jw_int(&w, (long long)rep->entries);
+	if (heads) {
+		jw_key(&w, "signed_heads");
+		jw_int(&w, (long long)rep->heads);
+	}
+	jw_key(&w, compared);
+	jw_int(&w, (long long)rep->vault_entries);
+	jw_key(&w, "first_bad_entry");
+	jw_int(&w, (long long)rep->first_bad);
+	jw_key(&w, "problem");
+	jw_str(&w, ok ? NULL : rep->problem);
+	jw_obj_end(&w);
+	jw_end(&w);
+}
+
 /* The database sink against the mirror. */
 static int
 verify_pg(struct cli *c, vv_officer *o, const char *conninfo)
 {
 	vv_verify_report rep;
-	struct jw w;
 	int r;
 
 	r = vv_officer_verify_pg(o, conninfo, &rep);
 	vv_officer_free(&o);
-	if (c->json) {
-		jw_init(&w, stdout);
-		jw_obj(&w);
-		jw_key(&w, "ok");
-		jw_bool(&w, r == VV_OK);
-		jw_key(&w, "database_entries");
-		jw_int(&w, (long long)rep.entries);
-		jw_key(&w, "mirror_entries");
-		jw_int(&w, (long long)rep.vault_entries);
-		jw_key(&w, "first_bad_entry");
-		jw_int(&w, (long long)rep.first_bad);
-		jw_key(&w, "problem");
-		jw_str(&w, r == VV_OK ? NULL : rep.problem);
-		jw_obj_end(&w);
-		jw_end(&w);
-	} else if (r == VV_OK)
+	if (c->json)
+		report_json(r == VV_OK, &rep, "database_entries",
+		    "mirror_entries", 0);
+	else if (r == VV_OK)
 		(void)printf("verified: the database holds %llu entries, the "
 		    "mirror %llu; every one matches\n",
 		    (unsigned long long)rep.entries,
@@ -392,7 +407,6 @@ do_verify(struct cli *c, const struct comp_args *a)
 	vv_verify_report rep;
 	vv_officer *o = NULL;
 	vv_vault *v = NULL;
-	struct jw w;
 	int rc, r;
 
 	if ((rc = open_officer(c, a, &o)) != VV_EXIT_OK)
@@ -405,24 +419,9 @@ do_verify(struct cli *c, const struct comp_args *a)
 		return rc;
 	}
 	r = vv_officer_verify(o, v, a->since_head, &rep);
-	if (c->json) {
-		jw_init(&w, stdout);
-		jw_obj(&w);
-		jw_key(&w, "ok");
-		jw_bool(&w, r == VV_OK);
-		jw_key(&w, "entries");
-		jw_int(&w, (long long)rep.entries);
-		jw_key(&w, "signed_heads");
-		jw_int(&w, (long long)rep.heads);
-		jw_key(&w, "vault_entries");
-		jw_int(&w, (long long)rep.vault_entries);
-		jw_key(&w, "first_bad_entry");
-		jw_int(&w, (long long)rep.first_bad);
-		jw_key(&w, "problem");
-		jw_str(&w, r == VV_OK ? NULL : rep.problem);
-		jw_obj_end(&w);
-		jw_end(&w);
-	} else if (r == VV_OK) {
+	if (c->json)
+		report_json(r == VV_OK, &rep, "entries", "vault_entries", 1);
+	else if (r == VV_OK) {
 		(void)printf("verified: %llu entries, %llu signed tree heads",
 		    (unsigned long long)rep.entries,
 		    (unsigned long long)rep.heads);

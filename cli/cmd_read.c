@@ -2,16 +2,65 @@
  * cmd_read.c - vipvault get, find and list: reading as a role.
  *
  * Every read authenticates a bearer token; what comes back is what the
- * token's role may see, VIP contacts masked.  Output is kept in memory
- * until the reads are durable in the compliance log: nothing leaves
- * before its log entry (vv_session_flush).
+ * token's role may see, VIP contacts masked.  Output is held in memory
+ * (and wiped) until the reads are durable in the compliance log: nothing
+ * leaves before its log entry (vv_session_flush).
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+
+/* Output held until the reads are logged.  It holds client data, so it
+ * grows by copying and wiping, never by realloc, and stdio keeps no
+ * buffer of its own (the stream is unbuffered). */
+struct held {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+static ssize_t
+held_write(void *cookie, const char *data, size_t n)
+{
+	struct held *h = cookie;
+	size_t cap;
+	char *p;
+
+	if (n > SIZE_MAX / 2 - h->len)
+		return -1;
+	if (h->len + n > h->cap) {
+		for (cap = h->cap != 0 ? h->cap : 4096; cap < h->len + n;)
+			cap *= 2;
+		if ((p = malloc(cap)) == NULL)
+			return -1;
+		if (h->p != NULL) {
+			memcpy(p, h->p, h->len);
+			explicit_bzero(h->p, h->cap);
+			free(h->p);
+		}
+		h->p = p;
+		h->cap = cap;
+	}
+	memcpy(h->p + h->len, data, n);
+	h->len += n;
+	return (ssize_t)n;
+}
+
+static FILE *
+held_open(struct held *h)
+{
+	static const cookie_io_functions_t io = { NULL, held_write, NULL,
+	    NULL };
+	FILE *fp;
+
+	if ((fp = fopencookie(h, "w", io)) != NULL)
+		(void)setvbuf(fp, NULL, _IONBF, 0);
+	return fp;
+}
 
 struct reader {
 	struct cli *c;
@@ -26,8 +75,7 @@ struct reader {
 	size_t n;
 	int started;		/* header or '[' printed */
 	FILE *out;		/* a memory stream, written out after flush */
-	char *buf;
-	size_t buflen;
+	struct held held;
 };
 
 static void
@@ -146,7 +194,7 @@ start(struct reader *rd)
 		goto out;
 	if ((r = vv_session_open(rd->v, token, &rd->s)) != VV_OK)
 		rc = cli_vault_fail(rd->c, rd->v, r);
-	else if ((rd->out = open_memstream(&rd->buf, &rd->buflen)) == NULL)
+	else if ((rd->out = held_open(&rd->held)) == NULL)
 		rc = cli_fail(rd->c, VV_ERR_NOMEM, "out of memory");
 out:
 	explicit_bzero(token, sizeof(token));
@@ -167,11 +215,11 @@ finish(struct reader *rd, int rc)
 		rc = cli_fail(rd->c, r, "the reads could not be logged for "
 		    "compliance, so nothing is shown: %s",
 		    vv_vault_errmsg(rd->v));
-	if (rc == VV_EXIT_OK && rd->buf != NULL)
-		(void)fwrite(rd->buf, 1, rd->buflen, stdout);
-	if (rd->buf != NULL) {
-		explicit_bzero(rd->buf, rd->buflen);
-		free(rd->buf);
+	if (rc == VV_EXIT_OK && rd->held.p != NULL)
+		(void)fwrite(rd->held.p, 1, rd->held.len, stdout);
+	if (rd->held.p != NULL) {
+		explicit_bzero(rd->held.p, rd->held.cap);
+		free(rd->held.p);
 	}
 	vv_session_free(&rd->s);
 	vv_vault_free(&rd->v);

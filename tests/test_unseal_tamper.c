@@ -382,6 +382,31 @@ test_no_touch(void **state)
 	    "request_id = '%s'", id), 0);
 }
 
+/* The HSM loses the master key between two approvals: the second one
+ * fails as an HSM failure (the request's seal cannot be checked), leaves
+ * nothing half-written, and no contact is released. */
+static void
+test_hsm_key_gone(void **state)
+{
+	struct tl_dual *d = *state;
+	char id[VV_REQ_ID_HEX], label[VV_P11_LABEL_MAX];
+	int complete = 0;
+
+	request(d, id);
+	assert_int_equal(tl_dual_approve(d, id, 0, &complete), VV_OK);
+	vv_label_master(d->t.v, label);
+	assert_int_equal(vv_p11_key_destroy(d->t.v->p11, label), VV_OK);
+	assert_int_equal(tl_dual_approve(d, id, 1, &complete), VV_ERR_HSM);
+	assert_msg(d, "the HSM failed");
+	assert_int_equal(complete, 0);
+	assert_int_equal(count(d, "SELECT count(*) FROM approvals WHERE "
+	    "request_id = '%s'", id), 1);
+	assert_int_equal(count(d, "SELECT count(*) FROM unseal_requests WHERE "
+	    "id = '%s' AND state = 'pending' AND release IS NULL", id), 1);
+	assert_int_equal(vv_unseal_fetch(d->t.v, d->t.vipdesk, id, NULL,
+	    NULL), VV_ERR_HSM);
+}
+
 int
 main(void)
 {
@@ -410,6 +435,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_hmac_output, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_touch, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hsm_key_gone, setup,
 		    teardown),
 	};
 

@@ -76,6 +76,14 @@ const char *vv_request_kind_name(int kind);
 void vv_request_challenge(const uint8_t *vault_id, const char *decision,
     const uint8_t digest[32], uint8_t cdh[32]);
 
+/* An HSM failure as the caller sees it: a key the token no longer has is
+ * the HSM failing, not a missing request or record. */
+static inline int
+vv_hsm_err(int r)
+{
+	return r == VV_ERR_NOT_FOUND ? VV_ERR_HSM : r;
+}
+
 /* The relying-party id of a vault's credentials: "vipvault-<id hex>". */
 void vv_rp_id(const vv_vault *v, char out[VV_RP_ID_MAX]);
 

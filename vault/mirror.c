@@ -195,6 +195,26 @@ vv_mirror_ad(const uint8_t vault_id[VV_ID_LEN], uint64_t seq,
 	vv_put_be64(ad + VV_ID_LEN, seq);
 }
 
+/* Appends one record at offset at.  A disk that fills mid-record must
+ * not leave half a record for the next sync to trip on: the file is cut
+ * back (and if that fails too, the next sync cuts it: vv_mirror_adopt). */
+static int
+append_record(vv_vault *v, int fd, const char *dir, const uint8_t *rec,
+    size_t n, uint64_t at)
+{
+	int e;
+
+	if (write_all(fd, rec, n) == 0)
+		return VV_OK;
+	e = errno;
+	if (ftruncate(fd, (off_t)at) != 0)
+		return vv_fail(v, VV_ERR_IO, "writing the compliance mirror in "
+		    "%s, then cutting the partial record: %s", dir,
+		    strerror(errno));
+	return vv_fail(v, VV_ERR_IO, "writing the compliance mirror in %s: "
+	    "%s", dir, strerror(e));
+}
+
 /* A random nonce: a vault restored from a backup writes new entries
  * under old numbers. */
 size_t
@@ -271,18 +291,8 @@ sync_entries(vv_vault *v, const char *dir, struct mstate *m)
 		n = frame_entry(v, (uint64_t)sqlite3_column_int64(st, 0),
 		    sqlite3_column_blob(st, 1), sqlite3_column_blob(st, 2),
 		    (size_t)sqlite3_column_bytes(st, 2), buf);
-		if (write_all(fd, buf, n) != 0) {
-			r = vv_fail(v, VV_ERR_IO, "writing the compliance "
-			    "mirror in %s: %s", dir, strerror(errno));
-			/* A disk that filled mid-record must not leave half
-			 * a record for the next sync to trip on (if this
-			 * fails too, the next sync cuts it: vv_mirror_adopt). */
-			if (ftruncate(fd, (off_t)bytes) != 0)
-				r = vv_fail(v, VV_ERR_IO, "writing the compliance "
-				    "mirror in %s, then cutting the partial "
-				    "record: %s", dir, strerror(errno));
+		if ((r = append_record(v, fd, dir, buf, n, bytes)) != VV_OK)
 			goto out;
-		}
 		seq = (uint64_t)sqlite3_column_int64(st, 0);
 		bytes += n;
 	}
@@ -339,15 +349,9 @@ sync_heads(vv_vault *v, const char *dir, struct mstate *m)
 		memcpy(rec + 8, sqlite3_column_blob(st, 1), 32);
 		vv_put_be64(rec + 40, (uint64_t)sqlite3_column_int64(st, 2));
 		memcpy(rec + 48, sqlite3_column_blob(st, 3), crypto_sign_BYTES);
-		if (write_all(fd, rec, sizeof(rec)) != 0) {
-			r = vv_fail(v, VV_ERR_IO, "writing the compliance "
-			    "mirror in %s: %s", dir, strerror(errno));
-			if (ftruncate(fd, (off_t)bytes) != 0)
-				r = vv_fail(v, VV_ERR_IO, "writing the compliance "
-				    "mirror in %s, then cutting the partial "
-				    "record: %s", dir, strerror(errno));
+		if ((r = append_record(v, fd, dir, rec, sizeof(rec), bytes)) !=
+		    VV_OK)
 			goto out;
-		}
 		size = (uint64_t)sqlite3_column_int64(st, 0);
 		bytes += sizeof(rec);
 	}

@@ -72,8 +72,8 @@ take_share(vv_vault *v, const struct vv_req *q, uint32_t epoch,
 		return vv_fail(v, r, "the pending share of %s was tampered "
 		    "with", m.name);
 	if (r != VV_OK)
-		return vv_fail(v, r, "unsealing a pending share: %s",
-		    vv_p11_errmsg(v->p11));
+		return vv_fail(v, vv_hsm_err(r), "unsealing a pending "
+		    "share: %s", vv_p11_errmsg(v->p11));
 	(void)snprintf(g->names[g->n], VV_NAME_MAX, "%s", m.name);
 	g->n++;
 	return VV_OK;
@@ -212,7 +212,7 @@ store_release(vv_vault *v, const struct vv_req *q, const struct vv_buf *rel)
 	aadlen = vv_release_aad(v, q, aad);
 	if ((r = vv_p11_seal(v->p11, label, aad, aadlen, boxed, boxlen, blob,
 	    &bloblen)) != VV_OK) {
-		r = vv_fail(v, r, "sealing the release: %s",
+		r = vv_fail(v, vv_hsm_err(r), "sealing the release: %s",
 		    vv_p11_errmsg(v->p11));
 		goto out;
 	}

@@ -205,7 +205,7 @@ pend_share(vv_vault *v, struct decide *d, const uint8_t *hmac,
 	vv_label_master(v, label);
 	if ((r = vv_p11_seal(v->p11, label, aad, aadlen, enc, sizeof(enc),
 	    out, outlen)) != VV_OK)
-		r = vv_fail(v, r, "sealing a pending share: %s",
+		r = vv_fail(v, vv_hsm_err(r), "sealing a pending share: %s",
 		    vv_p11_errmsg(v->p11));
 out:
 	sodium_memzero(enc, sizeof(enc));

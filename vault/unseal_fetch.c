@@ -73,8 +73,9 @@ open_release(vv_vault *v, const struct vv_req *q, const uint8_t *secret,
 	if ((r = vv_p11_unseal(v->p11, label, aad, aadlen, blob, bloblen,
 	    boxed, &boxlen)) != VV_OK) {
 		r = r == VV_ERR_INTEGRITY ? vv_fail(v, r, "the release of "
-		    "request %s was tampered with", q->id) : vv_fail(v, r,
-		    "opening the release: %s", vv_p11_errmsg(v->p11));
+		    "request %s was tampered with", q->id) : vv_fail(v,
+		    vv_hsm_err(r), "opening the release: %s",
+		    vv_p11_errmsg(v->p11));
 		goto out;
 	}
 	if ((r = vv_recipient_keypair(v, secret, q->req->id, pk, sk)) !=

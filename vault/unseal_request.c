@@ -71,8 +71,8 @@ request_seal(vv_vault *v, const uint8_t *enc, size_t enclen, int check,
 		return vv_fail(v, r, "the unseal request was altered after it "
 		    "was made");
 	if (r != VV_OK)
-		return vv_fail(v, r, "the HSM failed on an unseal request: %s",
-		    vv_p11_errmsg(v->p11));
+		return vv_fail(v, vv_hsm_err(r), "the HSM failed on an "
+		    "unseal request: %s", vv_p11_errmsg(v->p11));
 	return VV_OK;
 }
 
