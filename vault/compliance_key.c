@@ -54,6 +54,7 @@ hex_line(const char **at, const char *end, const char *key, uint8_t out[32])
 {
 	size_t kl = strlen(key);
 	char hex[65];
+	int r;
 
 	if ((size_t)(end - *at) < kl + 1 + 64 + 1 ||
 	    memcmp(*at, key, kl) != 0 || (*at)[kl] != ' ' ||
@@ -62,7 +63,10 @@ hex_line(const char **at, const char *end, const char *key, uint8_t out[32])
 	memcpy(hex, *at + kl + 1, 64);
 	hex[64] = '\0';
 	*at += kl + 66;
-	return vv_unhex(out, 32, hex);
+	r = vv_unhex(out, 32, hex);
+	/* The secret line's hex is the secret key. */
+	sodium_memzero(hex, sizeof(hex));
+	return r;
 }
 
 int
