@@ -20,7 +20,8 @@ BUILD    ?= build
 FUZZ_SECONDS ?= 60
 
 CC       ?= cc
-PKGS      = libsodium sqlcipher p11-kit-1 libfido2 libcbor libcrypto libpq
+PKGS      = libsodium sqlcipher p11-kit-1 libfido2 libcbor libcrypto libpq \
+	    libmicrohttpd jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -56,7 +57,7 @@ CLI_BIN    = $(BUILD)/vipvault
 DEB_PKGS = build-essential pkg-config python3 libsodium-dev libsqlcipher-dev \
 	   libp11-kit-dev p11-kit softhsm2 libfido2-dev libcbor-dev libssl-dev \
 	   libcmocka-dev libpq-dev postgresql postgresql-plpython3-15 \
-	   python3-nacl \
+	   python3-nacl libmicrohttpd-dev libjansson-dev curl wrk \
 	   sqlcipher clang libclang-rt-14-dev valgrind
 
 .PHONY: all deps test unit e2e ct demo asan valgrind bench fuzz install \

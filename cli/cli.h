@@ -71,7 +71,9 @@ int cmd_token(struct cli *, int, char **);
 int cmd_manager(struct cli *, int, char **);
 int cmd_unseal(struct cli *, int, char **);
 int cmd_softkey(struct cli *, int, char **);
+int cmd_canary(struct cli *, int, char **);
 int cmd_compliance(struct cli *, int, char **);
+int cmd_serve(struct cli *, int, char **);
 /* compliance report --month (compliance_report.c). */
 int cli_compliance_report(struct cli *c, vv_officer *o, const char *month);
 

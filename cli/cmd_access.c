@@ -1,5 +1,6 @@
 /*
- * cmd_access.c - vipvault role and token: who may read which tiers.
+ * cmd_access.c - vipvault role: who may read which tiers, write, and how
+ * much through the API.
  *
  * Options are parsed in full before the vault is opened, so a typo is a
  * usage error (exit 1) whatever state the vault is in.
@@ -8,54 +9,124 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 
 static const char role_help[] =
     "usage: vipvault [--vault DIR] role add NAME --tiers T[,T...] "
     "[--own-clients-only]\n"
+    "                [--write] [BUDGET OPTIONS]\n"
+    "       vipvault role budget NAME [BUDGET OPTIONS]\n"
     "       vipvault role list [--json]\n\n"
     "A role reads the listed tiers (basic, standard, vip); its key lives in "
     "the\nHSM.  --own-clients-only limits it to records owned by the token's "
-    "user.\nVIP contacts stay masked for every role.\n";
+    "user;\n--write lets it add and update records through the API.  VIP "
+    "contacts stay\nmasked for every role.\n\n"
+    "Budget options (per token, through the API; 0 means no limit):\n"
+    "  --reads-per-minute N   records read a minute (default 300)\n"
+    "  --records-per-hour N   distinct records an hour (default 1000)\n"
+    "  --pages-per-hour N     list pages an hour (default 100)\n"
+    "  --burst N              requests a second before HTTP 429 "
+    "(default 20)\n"
+    "  --hours FROM-TO|any    working hours, server local time "
+    "(e.g. 08-19)\n"
+    "Going over a budget, or reading outside working hours, freezes the "
+    "token\nuntil 'vipvault token unfreeze'.  'role budget' without options "
+    "shows it.\n";
 
-static const char token_help[] =
-    "usage: vipvault [--vault DIR] token issue ROLE --user USER "
-    "[--expires-days N]\n"
-    "       vipvault token list [--json]\n"
-    "       vipvault token revoke TOKEN_ID\n\n"
-    "'issue' prints a new bearer token once; only its hash is kept.\n"
-    "TOKEN_ID is the part between 'vv_' and the second '_'.\n";
-
-/* Everything a role or token subcommand can be given. */
-struct access_args {
+struct role_args {
 	const char *tiers;
-	const char *user;
-	long days;
 	unsigned flags;
+	vv_budget budget;
+	int budget_given;	/* bits: which budget options were given */
 	int npos;
 	char **pos;
 };
 
-/* Parses argv (argv[0] is the subcommand) accepting the long options in
- * allowed (a string of option letters). */
+enum { B_READS = 1, B_RECORDS = 2, B_PAGES = 4, B_BURST = 8, B_HOURS = 16 };
+
+static int
+parse_count(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	n = strtoul(s, &end, 10);
+	if (*end != '\0' || n > 10000000ul)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/* "any", or "FROM-TO" in whole hours. */
+static int
+parse_hours(const char *s, int *from, int *to)
+{
+	char *end;
+	long a, b;
+
+	if (strcmp(s, "any") == 0) {
+		*from = *to = -1;
+		return 0;
+	}
+	a = strtol(s, &end, 10);
+	if (end == s || *end != '-' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtol(end + 1, &end, 10);
+	if (*end != '\0' || a < 0 || a > 23 || b < 0 || b > 24 || a == b)
+		return -1;
+	*from = (int)a;
+	*to = (int)b;
+	return 0;
+}
+
+static int
+budget_option(struct cli *c, int ch, struct role_args *a)
+{
+	static const char *const names[] = { "--reads-per-minute",
+	    "--records-per-hour", "--pages-per-hour", "--burst" };
+	uint32_t *field[] = { &a->budget.reads_per_minute,
+	    &a->budget.records_per_hour, &a->budget.pages_per_hour,
+	    &a->budget.burst_per_second };
+	int i = ch - 'A';
+
+	if (ch == 'H') {
+		if (parse_hours(optarg, &a->budget.hours_from,
+		    &a->budget.hours_to) != 0)
+			return cli_usage_error(c, "--hours: FROM-TO (0..23, "
+			    "0..24) or any");
+		a->budget_given |= B_HOURS;
+		return VV_EXIT_OK;
+	}
+	if (parse_count(optarg, field[i]) != 0)
+		return cli_usage_error(c, "%s: a whole number, 0 to 10000000",
+		    names[i]);
+	a->budget_given |= 1 << i;
+	return VV_EXIT_OK;
+}
+
 static int
 parse_args(struct cli *c, int argc, char **argv, const char *allowed,
-    struct access_args *a)
+    struct role_args *a)
 {
 	static const struct option opts[] = {
 		{ "tiers", required_argument, NULL, 't' },
 		{ "own-clients-only", no_argument, NULL, 'o' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "expires-days", required_argument, NULL, 'e' },
+		{ "write", no_argument, NULL, 'w' },
+		{ "reads-per-minute", required_argument, NULL, 'A' },
+		{ "records-per-hour", required_argument, NULL, 'B' },
+		{ "pages-per-hour", required_argument, NULL, 'C' },
+		{ "burst", required_argument, NULL, 'D' },
+		{ "hours", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char *end;
-	int ch;
+	int ch, rc;
 
 	memset(a, 0, sizeof(*a));
+	vv_budget_default(&a->budget);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == '?' || strchr(allowed, ch) == NULL)
@@ -67,19 +138,15 @@ parse_args(struct cli *c, int argc, char **argv, const char *allowed,
 		case 'o':
 			a->flags |= VV_ROLE_OWN_CLIENTS_ONLY;
 			break;
-		case 'u':
-			a->user = optarg;
-			break;
-		case 'e':
-			a->days = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || a->days < 1 ||
-			    a->days > 3650)
-				return cli_usage_error(c, "--expires-days: 1 "
-				    "to 3650");
+		case 'w':
+			a->flags |= VV_ROLE_WRITE;
 			break;
 		case 'j':
 			c->json = 1;
 			break;
+		default:
+			if ((rc = budget_option(c, ch, a)) != VV_EXIT_OK)
+				return rc;
 		}
 	}
 	a->npos = argc - optind;
@@ -125,24 +192,61 @@ tiers_text(unsigned mask, char *out, size_t outlen)
 	}
 }
 
-/* ------------------------------------------------------------- roles */
+static void
+hours_text(const vv_budget *b, char *out, size_t outlen)
+{
+	if (b->hours_from < 0)
+		(void)snprintf(out, outlen, "any");
+	else
+		(void)snprintf(out, outlen, "%02d-%02d", b->hours_from,
+		    b->hours_to);
+}
 
 struct out {
 	struct jw w;
 	int json;
+	vv_vault *v;
 };
+
+static void
+budget_json(struct jw *w, const vv_budget *b)
+{
+	char hours[16];
+
+	hours_text(b, hours, sizeof(hours));
+	jw_key(w, "budget");
+	jw_obj(w);
+	jw_key(w, "reads_per_minute");
+	jw_int(w, b->reads_per_minute);
+	jw_key(w, "records_per_hour");
+	jw_int(w, b->records_per_hour);
+	jw_key(w, "pages_per_hour");
+	jw_int(w, b->pages_per_hour);
+	jw_key(w, "burst_per_second");
+	jw_int(w, b->burst_per_second);
+	jw_key(w, "hours");
+	jw_str(w, hours);
+	jw_obj_end(w);
+}
 
 static int
 print_role(void *arg, const char *name, unsigned mask, unsigned flags)
 {
 	struct out *o = arg;
-	char tiers[64];
+	char tiers[64], hours[16];
+	vv_budget b;
 
 	tiers_text(mask, tiers, sizeof(tiers));
+	vv_budget_default(&b);
+	(void)vv_role_budget(o->v, name, &b);
+	hours_text(&b, hours, sizeof(hours));
 	if (!o->json) {
-		(void)printf("%-20s %-22s %s\n", name, tiers,
+		(void)printf("%-20s %-22s %-16s %-5s %u/min %u rec/h "
+		    "%u pages/h burst %u/s hours %s\n", name, tiers,
 		    flags & VV_ROLE_OWN_CLIENTS_ONLY ? "own clients only" :
-		    "all clients");
+		    "all clients", flags & VV_ROLE_WRITE ? "write" : "read",
+		    b.reads_per_minute, b.records_per_hour, b.pages_per_hour,
+		    b.burst_per_second, hours);
 		return 0;
 	}
 	jw_obj(&o->w);
@@ -152,199 +256,130 @@ print_role(void *arg, const char *name, unsigned mask, unsigned flags)
 	jw_str(&o->w, tiers);
 	jw_key(&o->w, "own_clients_only");
 	jw_bool(&o->w, (flags & VV_ROLE_OWN_CLIENTS_ONLY) != 0);
+	jw_key(&o->w, "write");
+	jw_bool(&o->w, (flags & VV_ROLE_WRITE) != 0);
+	budget_json(&o->w, &b);
 	jw_obj_end(&o->w);
 	return 0;
-}
-
-/* A listing: a JSON array around the rows, or plain lines. */
-static void
-out_begin(struct out *o, const struct cli *c)
-{
-	o->json = c->json;
-	jw_init(&o->w, stdout);
-	if (o->json)
-		jw_arr(&o->w);
-}
-
-static int
-out_end(struct out *o, const struct cli *c, vv_vault *v, int r)
-{
-	if (o->json) {
-		jw_arr_end(&o->w);
-		jw_end(&o->w);
-	}
-	return r == VV_OK ? VV_EXIT_OK : cli_vault_fail(c, v, r);
 }
 
 static int
 role_list(struct cli *c, vv_vault *v)
 {
 	struct out o;
+	int r;
 
-	out_begin(&o, c);
-	return out_end(&o, c, v, vv_role_foreach(v, print_role, &o));
+	o.json = c->json;
+	o.v = v;
+	jw_init(&o.w, stdout);
+	if (o.json)
+		jw_arr(&o.w);
+	r = vv_role_foreach(v, print_role, &o);
+	if (o.json) {
+		jw_arr_end(&o.w);
+		jw_end(&o.w);
+	}
+	return r == VV_OK ? VV_EXIT_OK : cli_vault_fail(c, v, r);
+}
+
+/* Options given replace those fields of the role's current budget. */
+static int
+role_budget(struct cli *c, vv_vault *v, const struct role_args *a)
+{
+	vv_budget b;
+	struct out o;
+	int r;
+
+	if ((r = vv_role_budget(v, a->pos[0], &b)) != VV_OK)
+		return cli_vault_fail(c, v, r);
+	if (a->budget_given & B_READS)
+		b.reads_per_minute = a->budget.reads_per_minute;
+	if (a->budget_given & B_RECORDS)
+		b.records_per_hour = a->budget.records_per_hour;
+	if (a->budget_given & B_PAGES)
+		b.pages_per_hour = a->budget.pages_per_hour;
+	if (a->budget_given & B_BURST)
+		b.burst_per_second = a->budget.burst_per_second;
+	if (a->budget_given & B_HOURS) {
+		b.hours_from = a->budget.hours_from;
+		b.hours_to = a->budget.hours_to;
+	}
+	if (a->budget_given != 0 &&
+	    (r = vv_role_set_budget(v, a->pos[0], &b)) != VV_OK)
+		return cli_vault_fail(c, v, r);
+	if (c->json) {
+		jw_init(&o.w, stdout);
+		jw_obj(&o.w);
+		jw_key(&o.w, "role");
+		jw_str(&o.w, a->pos[0]);
+		budget_json(&o.w, &b);
+		jw_obj_end(&o.w);
+		jw_end(&o.w);
+	} else {
+		char hours[16];
+
+		hours_text(&b, hours, sizeof(hours));
+		(void)printf("role %s: %u reads/min, %u records/h, %u pages/h, "
+		    "burst %u/s, hours %s\n", a->pos[0], b.reads_per_minute,
+		    b.records_per_hour, b.pages_per_hour, b.burst_per_second,
+		    hours);
+	}
+	return VV_EXIT_OK;
+}
+
+static int
+role_add(struct cli *c, vv_vault *v, const struct role_args *a,
+    unsigned mask)
+{
+	char text[128];
+	int r;
+
+	if ((r = vv_role_add_with(v, a->pos[0], mask, a->flags,
+	    &a->budget)) != VV_OK)
+		return cli_vault_fail(c, v, r);
+	(void)snprintf(text, sizeof(text), "role %s created", a->pos[0]);
+	cli_done(c, "role", a->pos[0], text);
+	return VV_EXIT_OK;
 }
 
 int
 cmd_role(struct cli *c, int argc, char **argv)
 {
-	struct access_args a;
+	struct role_args a;
 	vv_vault *v = NULL;
 	unsigned mask = 0;
-	int rc, r, add;
+	const char *sub;
+	int rc;
 
 	if (cli_wants_help(argc, argv)) {
 		(void)fputs(role_help, stdout);
 		return VV_EXIT_OK;
 	}
 	if (argc < 2 || (strcmp(argv[1], "add") != 0 &&
-	    strcmp(argv[1], "list") != 0))
-		return cli_usage_error(c, "role add | role list");
-	add = strcmp(argv[1], "add") == 0;
-	if ((rc = parse_args(c, argc - 1, argv + 1, add ? "toj" : "j",
+	    strcmp(argv[1], "list") != 0 && strcmp(argv[1], "budget") != 0))
+		return cli_usage_error(c, "role add | role budget | role list");
+	sub = argv[1];
+	if ((rc = parse_args(c, argc - 1, argv + 1, strcmp(sub, "add") == 0 ?
+	    "towABCDHj" : strcmp(sub, "budget") == 0 ? "ABCDHj" : "j",
 	    &a)) != VV_EXIT_OK)
 		return rc;
-	if (add && (a.npos != 1 || a.tiers == NULL))
+	if (strcmp(sub, "add") == 0 && (a.npos != 1 || a.tiers == NULL))
 		return cli_usage_error(c, "role add NAME --tiers T[,T...]");
-	if (add && parse_tiers(a.tiers, &mask) != 0)
+	if (strcmp(sub, "add") == 0 && parse_tiers(a.tiers, &mask) != 0)
 		return cli_usage_error(c, "--tiers: a list of basic, standard, "
 		    "vip");
-	if (!add && a.npos != 0)
+	if (strcmp(sub, "budget") == 0 && a.npos != 1)
+		return cli_usage_error(c, "role budget NAME [options]");
+	if (strcmp(sub, "list") == 0 && a.npos != 0)
 		return cli_usage_error(c, "role list takes no arguments");
 	if ((rc = cli_open(c, &v)) != VV_EXIT_OK)
 		return rc;
-	if (!add)
+	if (strcmp(sub, "list") == 0)
 		rc = role_list(c, v);
-	else if ((r = vv_role_add(v, a.pos[0], mask, a.flags)) != VV_OK)
-		rc = cli_vault_fail(c, v, r);
-	else {
-		char text[128];
-
-		(void)snprintf(text, sizeof(text), "role %s created", a.pos[0]);
-		cli_done(c, "role", a.pos[0], text);
-	}
-	vv_vault_free(&v);
-	return rc;
-}
-
-/* ------------------------------------------------------------ tokens */
-
-static int
-token_issue(struct cli *c, vv_vault *v, const struct access_args *a)
-{
-	char token[VV_TOKEN_MAX];
-	int64_t expires = 0;
-	int r;
-
-	if (a->days > 0)
-		expires = (int64_t)time(NULL) + (int64_t)a->days * 86400;
-	if ((r = vv_token_issue(v, a->pos[0], a->user, expires, token,
-	    sizeof(token))) != VV_OK)
-		return cli_vault_fail(c, v, r);
-	cli_done(c, "token", token, token);
-	explicit_bzero(token, sizeof(token));
-	return VV_EXIT_OK;
-}
-
-static int
-print_token(void *arg, const char *id, const char *role, const char *user,
-    int64_t created, int64_t expires, int revoked)
-{
-	struct out *o = arg;
-	int expired = expires != 0 && expires <= (int64_t)time(NULL);
-
-	if (!o->json) {
-		(void)printf("%-16s %-16s %-16s %s\n", id, role, user,
-		    revoked ? "revoked" : expired ? "expired" : "active");
-		return 0;
-	}
-	jw_obj(&o->w);
-	jw_key(&o->w, "id");
-	jw_str(&o->w, id);
-	jw_key(&o->w, "role");
-	jw_str(&o->w, role);
-	jw_key(&o->w, "user");
-	jw_str(&o->w, user);
-	jw_key(&o->w, "created");
-	jw_int(&o->w, (long long)created);
-	jw_key(&o->w, "expires");
-	jw_int(&o->w, (long long)expires);
-	jw_key(&o->w, "revoked");
-	jw_bool(&o->w, revoked);
-	jw_obj_end(&o->w);
-	return 0;
-}
-
-static int
-token_list(struct cli *c, vv_vault *v)
-{
-	struct out o;
-
-	out_begin(&o, c);
-	return out_end(&o, c, v, vv_token_foreach(v, print_token, &o));
-}
-
-/* The public id of a token: a pasted whole token is accepted too (its id
- * is the part between "vv_" and the second '_'), and its secret is
- * never printed. */
-static const char *
-token_id_of(char *arg)
-{
-	if (strncmp(arg, "vv_", 3) == 0 && strlen(arg) > 3 + 16 &&
-	    arg[3 + 16] == '_') {
-		arg[3 + 16] = '\0';
-		return arg + 3;
-	}
-	return arg;
-}
-
-static int
-token_check(struct cli *c, const char *sub, const struct access_args *a)
-{
-	if (strcmp(sub, "issue") == 0 && (a->npos != 1 || a->user == NULL))
-		return cli_usage_error(c, "token issue ROLE --user USER");
-	if (strcmp(sub, "revoke") == 0 && a->npos != 1)
-		return cli_usage_error(c, "token revoke TOKEN_ID");
-	if (strcmp(sub, "list") == 0 && a->npos != 0)
-		return cli_usage_error(c, "token list takes no arguments");
-	return VV_EXIT_OK;
-}
-
-int
-cmd_token(struct cli *c, int argc, char **argv)
-{
-	struct access_args a;
-	vv_vault *v = NULL;
-	const char *sub, *id = NULL;
-	int rc, r;
-
-	if (cli_wants_help(argc, argv)) {
-		(void)fputs(token_help, stdout);
-		return VV_EXIT_OK;
-	}
-	if (argc < 2 || (strcmp(argv[1], "issue") != 0 &&
-	    strcmp(argv[1], "list") != 0 && strcmp(argv[1], "revoke") != 0))
-		return cli_usage_error(c, "token issue | list | revoke");
-	sub = argv[1];
-	if ((rc = parse_args(c, argc - 1, argv + 1, strcmp(sub, "issue") == 0 ?
-	    "uej" : "j", &a)) != VV_EXIT_OK ||
-	    (rc = token_check(c, sub, &a)) != VV_EXIT_OK)
-		return rc;
-	if ((rc = cli_open(c, &v)) != VV_EXIT_OK)
-		return rc;
-	if (strcmp(sub, "issue") == 0)
-		rc = token_issue(c, v, &a);
-	else if (strcmp(sub, "list") == 0)
-		rc = token_list(c, v);
-	else if ((r = vv_token_revoke(v, (id = token_id_of(a.pos[0])))) !=
-	    VV_OK)
-		rc = cli_vault_fail(c, v, r);
-	else {
-		char text[128];
-
-		(void)snprintf(text, sizeof(text), "token %s revoked", id);
-		cli_done(c, "revoked", id, text);
-	}
+	else if (strcmp(sub, "budget") == 0)
+		rc = role_budget(c, v, &a);
+	else
+		rc = role_add(c, v, &a, mask);
 	vv_vault_free(&v);
 	return rc;
 }

@@ -82,8 +82,9 @@ count_entry(struct report *r, const vv_log_entry *e, struct tally *who)
 		r->expiries++;
 	else if (strcmp(e->type, "freeze") == 0)
 		r->freezes++;
-	else if (strcmp(e->type, "canary") == 0)
-		r->canaries++;
+	else if (strcmp(e->type, "canary") == 0 &&
+	    strcmp(e->outcome, "denied") == 0)
+		r->canaries++;	/* an alert; "ok" ones record a planting */
 }
 
 static int

@@ -27,7 +27,9 @@ static const struct cli_cmd commands[] = {
 	{ "manager", cmd_manager, "enroll and list key managers (FIDO2)" },
 	{ "unseal", cmd_unseal, "request, approve and fetch VIP contacts" },
 	{ "softkey", cmd_softkey, "create a software FIDO2 token (dev)" },
+	{ "canary", cmd_canary, "plant and list canary clients" },
 	{ "compliance", cmd_compliance, "the compliance log: review, verify" },
+	{ "serve", cmd_serve, "serve the CRM API over HTTP (docs/api.md)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -61,6 +63,7 @@ cli_exit_code(int err)
 		return VV_EXIT_USAGE;
 	case VV_ERR_DENIED:
 	case VV_ERR_SEALED:
+	case VV_ERR_FROZEN:
 		return VV_EXIT_DENIED;
 	case VV_ERR_NOT_FOUND:
 		return VV_EXIT_NOT_FOUND;

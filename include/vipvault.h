@@ -47,7 +47,9 @@ typedef enum vv_err {
 	VV_ERR_EXISTS = 11,      /* it already exists */
 	VV_ERR_SEALED = 12,      /* data under dual control: needs an unseal */
 	VV_ERR_INTERNAL = 13,    /* a bug: please report it */
-	VV_ERR_TOKEN = 14        /* a FIDO2 token is missing or failed */
+	VV_ERR_TOKEN = 14,       /* a FIDO2 token is missing or failed */
+	VV_ERR_FROZEN = 15,      /* the bearer token is frozen */
+	VV_ERR_LIMIT = 16        /* a rate or size limit was reached */
 } vv_err;
 
 /* Returns a static description of err; never NULL. */
@@ -188,6 +190,7 @@ int vv_import_csv(vv_vault *v, const char *path, vv_progress_fn *progress,
 /* ---------------------------------------------------------- roles, tokens */
 
 #define VV_ROLE_OWN_CLIENTS_ONLY 0x1u
+#define VV_ROLE_WRITE 0x2u	/* may add and update records (the API) */
 
 /* Creates a role reading the tiers in tier_mask (VV_TIER_MASK bits), with
  * its own non-extractable key in the HSM. */
@@ -205,13 +208,55 @@ int vv_token_issue(vv_vault *v, const char *role, const char *user,
 /* Revokes a token by its public id (the part before the second '_'). */
 int vv_token_revoke(vv_vault *v, const char *token_id);
 
+/*
+ * A token that broke its role's budget is frozen: it authenticates no
+ * more (VV_ERR_FROZEN) until an administrator unfreezes it.  Both are
+ * compliance log entries; reason (one line, no client data) goes in.
+ */
+int vv_token_freeze(vv_vault *v, const char *token_id, const char *reason);
+int vv_token_unfreeze(vv_vault *v, const char *token_id);
+
+/*
+ * What a role's tokens may do per unit of time through the API; 0 means
+ * no limit.  Going over reads_per_minute, records_per_hour (distinct
+ * records) or pages_per_hour (list pages) freezes the token; going over
+ * burst_per_second only slows it down (HTTP 429).  With hours_from >= 0,
+ * a read outside [hours_from, hours_to) o'clock, server local time,
+ * freezes the token too (hours_to may be below hours_from: a night
+ * shift).  Defaults: 300, 1000, 100, 20, any time.
+ */
+typedef struct vv_budget {
+	uint32_t reads_per_minute;
+	uint32_t records_per_hour;
+	uint32_t pages_per_hour;
+	uint32_t burst_per_second;
+	int hours_from;		/* 0..23, or -1: any time */
+	int hours_to;		/* 0..24 */
+} vv_budget;
+void vv_budget_default(vv_budget *b);
+int vv_role_budget(vv_vault *v, const char *role, vv_budget *b);
+/* vv_role_add with a budget (NULL: the defaults), in one transaction. */
+int vv_role_add_with(vv_vault *v, const char *name, unsigned tier_mask,
+    unsigned flags, const vv_budget *budget);
+int vv_role_set_budget(vv_vault *v, const char *role, const vv_budget *b);
+
 /* Walks roles / tokens; the callback returns non-zero to stop. */
 typedef int vv_role_fn(void *arg, const char *name, unsigned tier_mask,
     unsigned flags);
 int vv_role_foreach(vv_vault *v, vv_role_fn *fn, void *arg);
 
-typedef int vv_token_fn(void *arg, const char *token_id, const char *role,
-    const char *user, int64_t created, int64_t expires, int revoked);
+typedef struct vv_token_info {
+	const char *id;		/* the public id */
+	const char *role;
+	const char *user;
+	int64_t created;
+	int64_t expires;	/* 0: never */
+	int revoked;
+	int frozen;
+	int64_t frozen_at;
+	const char *frozen_reason;	/* NULL unless frozen */
+} vv_token_info;
+typedef int vv_token_fn(void *arg, const vv_token_info *t);
 int vv_token_foreach(vv_vault *v, vv_token_fn *fn, void *arg);
 
 /* ---------------------------------------------------------------- reads */
@@ -235,6 +280,31 @@ int vv_session_flush(vv_session *s);
 
 const char *vv_session_user(const vv_session *s);
 const char *vv_session_role(const vv_session *s);
+/* The token's public id, and its role's budget and flags. */
+const char *vv_session_token_id(const vv_session *s);
+void vv_session_budget(const vv_session *s, vv_budget *b);
+unsigned vv_session_flags(const vv_session *s);
+
+/* Checks that the session's token still holds (a long-lived session, as
+ * the API server keeps, sees a revocation or freeze at once):
+ * VV_ERR_DENIED when revoked or expired, VV_ERR_FROZEN when frozen. */
+int vv_session_check(vv_session *s);
+
+/*
+ * A session's read log entries, taken away so that another vault handle
+ * commits them: the API server's committer gathers those of many
+ * requests into one transaction and one fsync (group commit).
+ * vv_session_take_audit leaves *out NULL when nothing is pending.
+ * vv_audit_commit writes the entries of batches[0..n) in one transaction
+ * (entries of one token and kind are merged into one); the caller frees
+ * the batches either way, and does not commit them twice.
+ */
+typedef struct vv_audit vv_audit;
+int vv_session_take_audit(vv_session *s, vv_audit **out);
+int vv_audit_commit(vv_vault *v, vv_audit **batches, size_t n);
+/* How many of a batch's entries are canary alerts. */
+size_t vv_audit_alerts(const vv_audit *a);
+void vv_audit_free(vv_audit **a);
 
 typedef enum vv_field {
 	VV_FIELD_NAME = 0,
@@ -272,6 +342,34 @@ int vv_find_phone(vv_session *s, const char *phone, vv_record_fn *fn,
     void *arg);
 int vv_find_email(vv_session *s, const char *email, vv_record_fn *fn,
     void *arg);
+
+/*
+ * One page of vv_list: records with external id after `after` (NULL or
+ * "": from the start), owned by owner (NULL: any the session may see),
+ * at most limit of them.  *more is set to 1 when records follow.
+ */
+int vv_list_page(vv_session *s, int tier, const char *owner,
+    const char *after, size_t limit, vv_record_fn *fn, void *arg,
+    int *more);
+
+/*
+ * Finds records by exact phone (kind 0) or e-mail (kind 1) through the
+ * blind index alone: nothing is decrypted.  fn gets each match's
+ * external id, tier, and the looked-for contact masked.
+ */
+typedef int vv_lookup_fn(void *arg, const char *external_id, int tier,
+    const char *masked);
+int vv_lookup(vv_session *s, int kind, const char *value, vv_lookup_fn *fn,
+    void *arg);
+
+/*
+ * Adds or updates a record as the session's user: the role needs
+ * VV_ROLE_WRITE, may update only records in tiers it reads, and an
+ * own-clients-only role only its user's records, owned by its user.
+ * *created is 1 for a new record; *tier receives its tier.
+ */
+int vv_session_put(vv_session *s, const vv_record_input *in, int *created,
+    int *tier);
 
 void vv_record_free(vv_record **r);
 
@@ -471,6 +569,29 @@ typedef int vv_contact_fn(void *arg, const vv_contact *c);
  */
 int vv_unseal_fetch(vv_vault *v, const char *token, const char *id,
     vv_contact_fn *fn, void *arg);
+
+/* -------------------------------------------------------------- canaries */
+
+/*
+ * Canary clients: realistic fake records owned by one user, seen only by
+ * that user's tokens, and marked in no way a reader can see.  Any read or
+ * lookup of one through a session is a compliance alert naming the token
+ * and the user; so a canary's phone number found outside names the
+ * leaker.  vv_canary_plant creates n of them (in one transaction).
+ */
+int vv_canary_plant(vv_vault *v, const char *owner, size_t n);
+typedef struct vv_canary_info {
+	const char *external_id;
+	const char *owner;
+	const char *name;
+	const char *phone;
+	const char *email;
+	int tier;
+	int64_t planted;
+} vv_canary_info;
+typedef int vv_canary_fn(void *arg, const vv_canary_info *c);
+/* Administrators only (the escrowed tier keys open them). */
+int vv_canary_foreach(vv_vault *v, vv_canary_fn *fn, void *arg);
 
 /* ----------------------------------------------------------- compliance */
 

@@ -676,7 +676,7 @@ test_names(void **state)
 		"unseal-request", "approval", "denial", "expiry",
 		"unseal-complete", "release", "release-refused",
 		"record-read", "record-list", "record-find", "freeze",
-		"canary", "key-operation",
+		"canary", "unfreeze", "role-changed", "key-operation",
 	};
 	const char *name;
 	size_t i, named = 0;

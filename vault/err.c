@@ -40,6 +40,11 @@ vv_strerror(int err)
 		return "internal error";
 	case VV_ERR_TOKEN:
 		return "FIDO2 token unavailable or failed";
+	case VV_ERR_FROZEN:
+		return "the bearer token is frozen: an administrator must "
+		    "unfreeze it";
+	case VV_ERR_LIMIT:
+		return "a rate or size limit was reached";
 	default:
 		return "unknown error";
 	}

@@ -59,6 +59,8 @@ static const struct {
 	{ VV_EV_RECORD_FIND, "record-find" },
 	{ VV_EV_FREEZE, "freeze" },
 	{ VV_EV_CANARY, "canary" },
+	{ VV_EV_UNFREEZE, "unfreeze" },
+	{ VV_EV_ROLE_CHANGED, "role-changed" },
 	{ VV_EV_KEY_OPERATION, "key-operation" },
 };
 

@@ -39,6 +39,7 @@ enum vv_event_type {
 	VV_EV_ROLE_ADDED = 20,
 	VV_EV_TOKEN_ISSUED = 21,
 	VV_EV_TOKEN_REVOKED = 22,
+	VV_EV_ROLE_CHANGED = 23,	/* detail: the new budget */
 	VV_EV_MANAGER_ENROLLED = 30,	/* credential, alg, pubkey, aaguid */
 	VV_EV_DUAL_SETUP = 31,	/* threshold, count managers, epoch */
 	VV_EV_RESHARE_DONE = 32,
@@ -55,7 +56,8 @@ enum vv_event_type {
 	VV_EV_RECORD_LIST = 51,	/* count records returned */
 	VV_EV_RECORD_FIND = 52,
 	VV_EV_FREEZE = 60,
-	VV_EV_CANARY = 61,
+	VV_EV_CANARY = 61,	/* a canary read (refs), or planted */
+	VV_EV_UNFREEZE = 62,
 	VV_EV_KEY_OPERATION = 70	/* detail names it */
 };
 

@@ -25,7 +25,7 @@
 #define VV_NAME_MAX      64u	/* role, user, owner names */
 #define VV_EXTID_MAX     128u
 #define VV_BATCH_RECORDS 1024u	/* records sharing one data key */
-#define VV_SCHEMA_VERSION 3
+#define VV_SCHEMA_VERSION 4
 #define VV_FIELD_MAX     65536u	/* bytes in one field */
 #define VV_LOG_KEYS_LEN  (32u + crypto_sign_SECRETKEYBYTES + 32u)
 #define VV_LOG_MIRROR_KEY (32u + crypto_sign_SECRETKEYBYTES)	/* offset */
@@ -347,7 +347,7 @@ int64_t vv_blind_index(const vv_vault *v, int kind, const char *value);
  * of VV_RECORD_COLUMNS. */
 #define VV_RECORD_COLUMNS "r.id, r.external_id, r.owner, r.annual_spend, " \
 	"r.client_since, r.tier, r.pinned, r.dk_main, r.dk_contact, " \
-	"r.identity_ct, r.contact_ct, r.profile_ct, r.masked_ct"
+	"r.identity_ct, r.contact_ct, r.profile_ct, r.masked_ct, r.canary"
 int vv_record_from_row(vv_vault *v, struct vv_keys *k, sqlite3_stmt *st,
     int want_contacts, vv_record **out);
 /* Opens class cls of the row into *at (advanced past it); the data key's
@@ -358,26 +358,36 @@ int vv_open_class(vv_vault *v, struct vv_keys *k, sqlite3_stmt *st, int cls,
 enum vv_record_col {
 	VV_COL_ID, VV_COL_EXTID, VV_COL_OWNER, VV_COL_SPEND, VV_COL_SINCE,
 	VV_COL_TIER, VV_COL_PINNED, VV_COL_DKMAIN, VV_COL_DKCONTACT,
-	VV_COL_IDENTITY, VV_COL_CONTACT, VV_COL_PROFILE, VV_COL_MASKED
+	VV_COL_IDENTITY, VV_COL_CONTACT, VV_COL_PROFILE, VV_COL_MASKED,
+	VV_COL_CANARY
 };
 
 
+/* ---------------------------------------------------------- budget.c */
+
+/* VV_ERR_INVALID naming what is wrong with b. */
+int vv_budget_check(vv_vault *v, const vv_budget *b);
+
 /* ----------------------------------------------------------- token.c */
 
-struct vv_token_info {
+struct vv_auth {
 	char id[17];
 	char user[VV_NAME_MAX];
 	char role[VV_NAME_MAX];
 	int64_t role_id;
 	unsigned tiers;
 	unsigned flags;
+	vv_budget budget;
 };
 
 /* Splits "vv_<16 hex>_<43 base64url>" into its id (17 bytes with NUL)
  * and 32-byte secret; VV_ERR_DENIED if it is anything else. */
 int vv_token_parse(const char *token, char id_hex[17], uint8_t *secret);
 /* Authenticates a bearer token; VV_ERR_DENIED for any bad token, with
- * one message whatever the reason. */
-int vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti);
+ * one message whatever the reason; VV_ERR_FROZEN for a good one that is
+ * frozen (only its holder learns that). */
+int vv_token_verify(vv_vault *v, const char *token, struct vv_auth *ti);
+/* Re-reads a verified token's state: revoked, expired or frozen since. */
+int vv_token_recheck(vv_vault *v, const char *token_id);
 
 #endif /* VV_INTERNAL_H */

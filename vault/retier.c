@@ -138,8 +138,8 @@ retier_one(vv_vault *v, struct retier *rt, int64_t id, int tier, int pinned)
 	p.spend = sqlite3_column_int64(st, VV_COL_SPEND);
 	p.tier = tier;
 	p.pinned = pinned;
-	p.phone_idx = idx_col(st, VV_COL_MASKED + 1, &pidx);
-	p.email_idx = idx_col(st, VV_COL_MASKED + 2, &eidx);
+	p.phone_idx = idx_col(st, VV_COL_CANARY + 1, &pidx);
+	p.email_idx = idx_col(st, VV_COL_CANARY + 2, &eidx);
 	r = vv_writer_store(v, rt->w, &p);
 out:
 	(void)sqlite3_reset(st);
@@ -163,8 +163,10 @@ collect_moves(vv_vault *v, const vv_policy *p, int64_t **ids, int **tiers,
 	*ids = NULL;
 	*tiers = NULL;
 	*n = 0;
+	/* Canaries keep the tier they were planted in: promoted to VIP,
+	 * their contacts would go under dual control for good. */
 	if ((r = vv_prepare(v, "SELECT id, annual_spend, client_since, tier "
-	    "FROM records WHERE pinned = 0", &st)) != VV_OK)
+	    "FROM records WHERE pinned = 0 AND canary = 0", &st)) != VV_OK)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		since = vv_parse_date((const char *)sqlite3_column_text(st, 2));

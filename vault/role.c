@@ -18,18 +18,26 @@
 
 static int
 insert_role(vv_vault *v, const char *name, unsigned tiers, unsigned flags,
-    int64_t *id)
+    const vv_budget *b, int64_t *id)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = vv_prepare(v, "INSERT INTO roles(name, tiers, flags, "
-	    "created) VALUES (?, ?, ?, ?)", &st)) != VV_OK)
+	    "created, reads_per_minute, records_per_hour, pages_per_hour, "
+	    "burst_per_second, hours_from, hours_to) VALUES (?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?)", &st)) != VV_OK)
 		return r;
 	(void)sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	(void)sqlite3_bind_int(st, 2, (int)tiers);
 	(void)sqlite3_bind_int(st, 3, (int)flags);
 	(void)sqlite3_bind_int64(st, 4, vv_now());
+	(void)sqlite3_bind_int64(st, 5, b->reads_per_minute);
+	(void)sqlite3_bind_int64(st, 6, b->records_per_hour);
+	(void)sqlite3_bind_int64(st, 7, b->pages_per_hour);
+	(void)sqlite3_bind_int64(st, 8, b->burst_per_second);
+	(void)sqlite3_bind_int(st, 9, b->hours_from);
+	(void)sqlite3_bind_int(st, 10, b->hours_to);
 	rc = sqlite3_step(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		r = vv_fail(v, VV_ERR_EXISTS, "role '%s' already exists", name);
@@ -52,7 +60,7 @@ check_role_args(vv_vault *v, const char *name, unsigned tiers,
 	if (tiers == 0 || (tiers & ~(unsigned)VV_TIERS_ALL) != 0)
 		return vv_fail(v, VV_ERR_INVALID, "a role needs at least one "
 		    "tier of basic, standard, vip");
-	if ((flags & ~VV_ROLE_OWN_CLIENTS_ONLY) != 0)
+	if ((flags & ~(VV_ROLE_OWN_CLIENTS_ONLY | VV_ROLE_WRITE)) != 0)
 		return vv_fail(v, VV_ERR_INVALID, "unknown role flags");
 	return VV_OK;
 }
@@ -60,17 +68,30 @@ check_role_args(vv_vault *v, const char *name, unsigned tiers,
 int
 vv_role_add(vv_vault *v, const char *name, unsigned tiers, unsigned flags)
 {
+	return vv_role_add_with(v, name, tiers, flags, NULL);
+}
+
+int
+vv_role_add_with(vv_vault *v, const char *name, unsigned tiers,
+    unsigned flags, const vv_budget *budget)
+{
 	char label[VV_P11_LABEL_MAX];
+	vv_budget defaults;
 	int64_t id = 0;
 	int r, t, made_key = 0;
 
-	if ((r = check_role_args(v, name, tiers, flags)) != VV_OK)
+	if (budget == NULL) {
+		vv_budget_default(&defaults);
+		budget = &defaults;
+	}
+	if ((r = check_role_args(v, name, tiers, flags)) != VV_OK ||
+	    (r = vv_budget_check(v, budget)) != VV_OK)
 		return r;
 	if ((r = vv_label_role(v, name, label)) != VV_OK)
 		return vv_fail(v, r, "role name too long");
 	if ((r = vv_store_begin(v)) != VV_OK)
 		return r;
-	if ((r = insert_role(v, name, tiers, flags, &id)) != VV_OK)
+	if ((r = insert_role(v, name, tiers, flags, budget, &id)) != VV_OK)
 		goto fail;
 	r = vv_p11_key_generate(v->p11, label);
 	if (r == VV_ERR_EXISTS) {

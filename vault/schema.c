@@ -147,12 +147,32 @@ static const char migration_3[] =
 	"  heads_bytes INTEGER NOT NULL);"
 	"INSERT INTO clog_state VALUES (1, 0, x'', 0, 0, 0, 0);";
 
+/* The CRM API (docs/api.md): per-role budgets and write permission
+ * (flags), frozen tokens, and canary records. */
+static const char migration_4[] =
+	"ALTER TABLE roles ADD COLUMN reads_per_minute INTEGER NOT NULL "
+	"  DEFAULT 300;"
+	"ALTER TABLE roles ADD COLUMN records_per_hour INTEGER NOT NULL "
+	"  DEFAULT 1000;"
+	"ALTER TABLE roles ADD COLUMN pages_per_hour INTEGER NOT NULL "
+	"  DEFAULT 100;"
+	"ALTER TABLE roles ADD COLUMN burst_per_second INTEGER NOT NULL "
+	"  DEFAULT 20;"
+	"ALTER TABLE roles ADD COLUMN hours_from INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE roles ADD COLUMN hours_to INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE tokens ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tokens ADD COLUMN frozen_at INTEGER;"
+	"ALTER TABLE tokens ADD COLUMN frozen_reason TEXT;"
+	"ALTER TABLE records ADD COLUMN canary INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX records_canary ON records(canary) WHERE canary = 1;";
+
 /* migrations[n] turns schema n-1 into schema n. */
 static const char *const migrations[] = {
 	NULL,
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 static const char *

@@ -98,10 +98,48 @@ vv_session_role(const vv_session *s)
 	return s->ti.role;
 }
 
-static int
-own_only(const vv_session *s)
+const char *
+vv_session_token_id(const vv_session *s)
+{
+	return s->ti.id;
+}
+
+void
+vv_session_budget(const vv_session *s, vv_budget *b)
+{
+	*b = s->ti.budget;
+}
+
+unsigned
+vv_session_flags(const vv_session *s)
+{
+	return s->ti.flags;
+}
+
+int
+vv_session_check(vv_session *s)
+{
+	return vv_token_recheck(s->v, s->ti.id);
+}
+
+int
+vv_session_own_only(const vv_session *s)
 {
 	return (s->ti.flags & VV_ROLE_OWN_CLIENTS_ONLY) != 0;
+}
+
+/* Whether the session may know that the row exists: its segment, and a
+ * canary exists only for its owner. */
+int
+vv_session_sees(const vv_session *s, sqlite3_stmt *st, int owner_col,
+    int canary_col)
+{
+	const char *owner = (const char *)sqlite3_column_text(st, owner_col);
+	int mine = owner != NULL && strcmp(owner, s->ti.user) == 0;
+
+	if (vv_session_own_only(s) && !mine)
+		return 0;
+	return sqlite3_column_int(st, canary_col) == 0 || mine;
 }
 
 int
@@ -119,8 +157,8 @@ vv_get(vv_session *s, const char *external_id, vv_record **out)
 		r = vv_fail_db(v, rc, "reading a record");
 		goto out;
 	}
-	if (rc == SQLITE_DONE || (own_only(s) && strcmp((const char *)
-	    sqlite3_column_text(st, VV_COL_OWNER), s->ti.user) != 0)) {
+	if (rc == SQLITE_DONE || !vv_session_sees(s, st, VV_COL_OWNER,
+	    VV_COL_CANARY)) {
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record '%s'",
 		    external_id);
 		goto out;
@@ -134,7 +172,10 @@ vv_get(vv_session *s, const char *external_id, vv_record **out)
 		goto out;
 	}
 	if ((r = vv_record_from_row(v, s->keys, st, 1, out)) == VV_OK &&
-	    (r = vv_audit_read(s, VV_EV_RECORD_READ, *out)) != VV_OK)
+	    ((r = vv_audit_read(s, VV_EV_RECORD_READ, *out)) != VV_OK ||
+	    (sqlite3_column_int(st, VV_COL_CANARY) != 0 &&
+	    (r = vv_audit_canary(s, VV_EV_RECORD_READ, external_id)) !=
+	    VV_OK)))
 		vv_record_free(out);
 out:
 	/* Reset now: an open read statement would pin the WAL snapshot. */
@@ -145,9 +186,9 @@ out:
 
 /* Calls fn for each row of st the session may read; rows in tiers the
  * role does not read, or outside its segment, are skipped. */
-static int
-walk(vv_session *s, sqlite3_stmt *st, int type, vv_record_fn *fn,
-    void *arg, size_t *seen)
+int
+vv_session_walk(vv_session *s, sqlite3_stmt *st, int type, vv_record_fn *fn,
+    void *arg)
 {
 	vv_vault *v = s->v;
 	vv_record *rec = NULL;
@@ -158,16 +199,17 @@ walk(vv_session *s, sqlite3_stmt *st, int type, vv_record_fn *fn,
 		if (vv_tier_name(tier) == NULL ||
 		    (s->ti.tiers & VV_TIER_MASK(tier)) == 0)
 			continue;
-		if (own_only(s) && strcmp((const char *)sqlite3_column_text(st,
-		    VV_COL_OWNER), s->ti.user) != 0)
+		if (!vv_session_sees(s, st, VV_COL_OWNER, VV_COL_CANARY))
 			continue;
 		if ((r = vv_record_from_row(v, s->keys, st, 1, &rec)) != VV_OK)
 			return r;
-		if ((r = vv_audit_read(s, type, rec)) != VV_OK) {
+		if ((r = vv_audit_read(s, type, rec)) != VV_OK ||
+		    (sqlite3_column_int(st, VV_COL_CANARY) != 0 &&
+		    (r = vv_audit_canary(s, type, vv_record_external_id(rec)))
+		    != VV_OK)) {
 			vv_record_free(&rec);
 			return r;
 		}
-		(*seen)++;
 		stop = fn(arg, rec);
 		vv_record_free(&rec);
 		if (stop)
@@ -183,7 +225,6 @@ vv_list(vv_session *s, int tier, vv_record_fn *fn, void *arg)
 {
 	vv_vault *v = s->v;
 	sqlite3_stmt *st = NULL;
-	size_t seen = 0;
 	int r;
 
 	if (tier != 0 && (vv_tier_name(tier) == NULL ||
@@ -196,9 +237,9 @@ vv_list(vv_session *s, int tier, vv_record_fn *fn, void *arg)
 	    "ORDER BY r.external_id", &st)) != VV_OK)
 		return r;
 	(void)sqlite3_bind_int(st, 1, tier);
-	if (own_only(s))
+	if (vv_session_own_only(s))
 		(void)sqlite3_bind_text(st, 2, s->ti.user, -1, SQLITE_STATIC);
-	r = walk(s, st, VV_EV_RECORD_LIST, fn, arg, &seen);
+	r = vv_session_walk(s, st, VV_EV_RECORD_LIST, fn, arg);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -235,7 +276,6 @@ find(vv_session *s, int kind, const char *normal, vv_record_fn *fn,
 	    VV_FIELD_PHONE : VV_FIELD_EMAIL, normal, 0 };
 	vv_vault *v = s->v;
 	sqlite3_stmt *st = NULL;
-	size_t seen = 0;
 	int r;
 
 	if ((r = vv_prepare(v, kind == VV_INDEX_PHONE ?
@@ -245,7 +285,7 @@ find(vv_session *s, int kind, const char *normal, vv_record_fn *fn,
 	    "r.email_idx = ? ORDER BY r.external_id", &st)) != VV_OK)
 		return r;
 	(void)sqlite3_bind_int64(st, 1, vv_blind_index(v, kind, normal));
-	r = walk(s, st, VV_EV_RECORD_FIND, find_filter, &f, &seen);
+	r = vv_session_walk(s, st, VV_EV_RECORD_FIND, find_filter, &f);
 	sqlite3_finalize(st);
 	if (r == VV_OK && f.matched == 0)
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record with this %s",

@@ -14,7 +14,7 @@ struct vv_event;
 
 struct vv_session {
 	vv_vault *v;
-	struct vv_token_info ti;
+	struct vv_auth ti;
 	struct vv_keys *keys;
 	sqlite3_stmt *get;	/* prepared once: a CRM reads one by one */
 	struct vv_event *pending[VV_AUDIT_PENDING];
@@ -25,6 +25,24 @@ struct vv_session {
 
 /* Notes that rec was read (type VV_EV_RECORD_READ, _LIST or _FIND). */
 int vv_audit_read(vv_session *s, int type, const vv_record *rec);
+/* The same for a record known by id only, with the field classes seen
+ * (bits 1 << vv_class). */
+int vv_audit_ref(vv_session *s, int type, const char *external_id,
+    unsigned classes);
+/* A canary was read (by a read of type): an alert entry of its own. */
+int vv_audit_canary(vv_session *s, int type, const char *external_id);
+
+/* Calls fn for each row of st (VV_RECORD_COLUMNS) the session may read,
+ * decrypted and logged as reads of type; rows in tiers the role does not
+ * read, or that it may not see, are skipped. */
+int vv_session_walk(vv_session *s, sqlite3_stmt *st, int type,
+    vv_record_fn *fn, void *arg);
+/* 1 for an own-clients-only role. */
+int vv_session_own_only(const vv_session *s);
+/* Whether the row st (owner and canary flag in those columns) exists for
+ * this session: in its segment, and not another owner's canary. */
+int vv_session_sees(const vv_session *s, sqlite3_stmt *st, int owner_col,
+    int canary_col);
 /* Forgets pending entries. */
 void vv_audit_drop(vv_session *s);
 /* Benchmarks only, to measure reads with and without their log: not in

@@ -161,7 +161,7 @@ vv_token_parse(const char *token, char id_hex[2 * TOKEN_ID_LEN + 1],
 }
 
 int
-vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti)
+vv_token_verify(vv_vault *v, const char *token, struct vv_auth *ti)
 {
 	static const uint8_t dummy[TOKEN_HASH_LEN];
 	uint8_t hash[TOKEN_HASH_LEN];
@@ -179,7 +179,9 @@ vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti)
 		goto out;
 	}
 	if ((r = vv_prepare(v, "SELECT t.hash, t.user, t.expires, t.revoked, "
-	    "r.id, r.name, r.tiers, r.flags FROM tokens t JOIN roles r ON "
+	    "r.id, r.name, r.tiers, r.flags, t.frozen, r.reads_per_minute, "
+	    "r.records_per_hour, r.pages_per_hour, r.burst_per_second, "
+	    "r.hours_from, r.hours_to FROM tokens t JOIN roles r ON "
 	    "r.id = t.role_id WHERE t.id = ?", &st)) != VV_OK)
 		goto out;
 	(void)sqlite3_bind_text(st, 1, id_hex, -1, SQLITE_STATIC);
@@ -208,7 +210,15 @@ vv_token_verify(vv_vault *v, const char *token, struct vv_token_info *ti)
 	    (const char *)sqlite3_column_text(st, 5));
 	ti->tiers = (unsigned)sqlite3_column_int(st, 6);
 	ti->flags = (unsigned)sqlite3_column_int(st, 7);
-	r = VV_OK;
+	ti->budget.reads_per_minute = (uint32_t)sqlite3_column_int64(st, 9);
+	ti->budget.records_per_hour = (uint32_t)sqlite3_column_int64(st, 10);
+	ti->budget.pages_per_hour = (uint32_t)sqlite3_column_int64(st, 11);
+	ti->budget.burst_per_second = (uint32_t)sqlite3_column_int64(st, 12);
+	ti->budget.hours_from = sqlite3_column_int(st, 13);
+	ti->budget.hours_to = sqlite3_column_int(st, 14);
+	r = sqlite3_column_int(st, 8) != 0 ? vv_fail(v, VV_ERR_FROZEN,
+	    "token %s is frozen; an administrator must unfreeze it "
+	    "(vipvault token unfreeze %s)", id_hex, id_hex) : VV_OK;
 out:
 	sqlite3_finalize(st);
 	sodium_free(secret);
@@ -261,22 +271,150 @@ fail:
 }
 
 int
-vv_token_foreach(vv_vault *v, vv_token_fn *fn, void *arg)
+vv_token_recheck(vv_vault *v, const char *token_id)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = vv_prepare(v, "SELECT t.id, r.name, t.user, t.created, "
-	    "t.expires, t.revoked FROM tokens t JOIN roles r ON r.id = "
-	    "t.role_id ORDER BY t.created, t.id", &st)) != VV_OK)
+	if ((r = vv_prepare(v, "SELECT expires, revoked, frozen FROM tokens "
+	    "WHERE id = ?", &st)) != VV_OK)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(arg, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2),
-		    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
-		    sqlite3_column_int(st, 5)) != 0)
+	(void)sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = vv_fail_db(v, rc, "reading tokens");
+	else if (rc == SQLITE_DONE || sqlite3_column_int(st, 1) != 0 ||
+	    (sqlite3_column_int64(st, 0) != 0 &&
+	    sqlite3_column_int64(st, 0) <= vv_now()))
+		r = vv_fail(v, VV_ERR_DENIED, "invalid token");
+	else if (sqlite3_column_int(st, 2) != 0)
+		r = vv_fail(v, VV_ERR_FROZEN, "token %s is frozen; an "
+		    "administrator must unfreeze it (vipvault token unfreeze "
+		    "%s)", token_id, token_id);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Sets or clears a token's freeze and logs it, in one transaction.  The
+ * entry names the token's user and role so that compliance need not
+ * look them up. */
+static int
+set_frozen(vv_vault *v, const char *token_id, int frozen, const char *reason)
+{
+	struct vv_event *e = NULL;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (token_id == NULL || !valid_token_id(token_id))
+		return vv_fail(v, VV_ERR_INVALID, "a token id is the 16 hex "
+		    "digits between 'vv_' and the second '_'");
+	if ((e = malloc(sizeof(*e))) == NULL)
+		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
+	vv_clog_event(e, frozen ? VV_EV_FREEZE : VV_EV_UNFREEZE);
+	if ((r = vv_store_begin(v)) != VV_OK)
+		goto out;
+	if ((r = vv_prepare(v, "SELECT t.user, r.name, t.frozen FROM tokens t "
+	    "JOIN roles r ON r.id = t.role_id WHERE t.id = ?", &st)) != VV_OK)
+		goto fail;
+	(void)sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = vv_fail(v, VV_ERR_NOT_FOUND, "no token with id %s",
+		    token_id);
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		r = vv_fail_db(v, rc, "reading tokens");
+		goto fail;
+	}
+	if (sqlite3_column_int(st, 2) == frozen) {
+		/* Freezing twice (two workers crossing a budget at once) is
+		 * one freeze: the first entry stands. */
+		r = frozen ? VV_OK : vv_fail(v, VV_ERR_INVALID, "token %s is "
+		    "not frozen", token_id);
+		goto fail;
+	}
+	(void)snprintf(e->actor, sizeof(e->actor), "%s", frozen ?
+	    (const char *)sqlite3_column_text(st, 0) : VV_ACTOR_ADMIN);
+	(void)snprintf(e->role, sizeof(e->role), "%s",
+	    (const char *)sqlite3_column_text(st, 1));
+	(void)snprintf(e->token_id, sizeof(e->token_id), "%s", token_id);
+	if (frozen) {
+		e->outcome = VV_OUT_DENIED;
+		(void)snprintf(e->detail, sizeof(e->detail), "%s",
+		    reason != NULL ? reason : "frozen");
+	} else
+		(void)snprintf(e->detail, sizeof(e->detail), "unfrozen for "
+		    "user %s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = vv_prepare(v, "UPDATE tokens SET frozen = ?, frozen_at = ?, "
+	    "frozen_reason = ? WHERE id = ?", &st)) != VV_OK)
+		goto fail;
+	(void)sqlite3_bind_int(st, 1, frozen);
+	if (frozen) {
+		(void)sqlite3_bind_int64(st, 2, vv_now());
+		(void)sqlite3_bind_text(st, 3, e->detail, -1, SQLITE_STATIC);
+	}
+	(void)sqlite3_bind_text(st, 4, token_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = vv_fail_db(v, rc, "freezing a token");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = vv_clog_append(v, e)) != VV_OK ||
+	    (r = vv_store_commit(v)) != VV_OK)
+		goto fail;
+	goto out;
+fail:
+	sqlite3_finalize(st);
+	st = NULL;
+	vv_store_rollback(v);
+out:
+	free(e);
+	return r;
+}
+
+int
+vv_token_freeze(vv_vault *v, const char *token_id, const char *reason)
+{
+	return set_frozen(v, token_id, 1, reason);
+}
+
+int
+vv_token_unfreeze(vv_vault *v, const char *token_id)
+{
+	return set_frozen(v, token_id, 0, NULL);
+}
+
+int
+vv_token_foreach(vv_vault *v, vv_token_fn *fn, void *arg)
+{
+	vv_token_info t;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "SELECT t.id, r.name, t.user, t.created, "
+	    "t.expires, t.revoked, t.frozen, t.frozen_at, t.frozen_reason "
+	    "FROM tokens t JOIN roles r ON r.id = t.role_id "
+	    "ORDER BY t.created, t.id", &st)) != VV_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		t.id = (const char *)sqlite3_column_text(st, 0);
+		t.role = (const char *)sqlite3_column_text(st, 1);
+		t.user = (const char *)sqlite3_column_text(st, 2);
+		t.created = sqlite3_column_int64(st, 3);
+		t.expires = sqlite3_column_int64(st, 4);
+		t.revoked = sqlite3_column_int(st, 5);
+		t.frozen = sqlite3_column_int(st, 6);
+		t.frozen_at = sqlite3_column_int64(st, 7);
+		t.frozen_reason = t.frozen ? (const char *)
+		    sqlite3_column_text(st, 8) : NULL;
+		if (fn(arg, &t) != 0)
 			break;
+	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = vv_fail_db(v, rc, "listing tokens");
 	sqlite3_finalize(st);

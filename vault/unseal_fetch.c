@@ -152,7 +152,7 @@ hand_item(void *arg, const struct vv_release_item *it)
 
 static int
 check_requester(vv_vault *v, const struct vv_req *q,
-    const struct vv_token_info *ti)
+    const struct vv_auth *ti)
 {
 	if (q->req->kind != VV_REQ_UNSEAL)
 		return vv_fail(v, VV_ERR_DENIED, "request %s is a re-split of "
@@ -239,7 +239,7 @@ int
 vv_unseal_fetch(vv_vault *v, const char *token, const char *id,
     vv_contact_fn *fn, void *arg)
 {
-	struct vv_token_info ti;
+	struct vv_auth ti;
 	struct vv_req q;
 	struct hand h = { fn, arg };
 	uint8_t *secret = NULL, *plain = NULL;

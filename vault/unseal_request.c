@@ -81,12 +81,13 @@ request_seal(vv_vault *v, const uint8_t *enc, size_t enclen, int check,
 /* A record may be asked for when the requester could read it and its
  * contacts are under dual control. */
 static int
-check_record(vv_vault *v, const struct vv_token_info *ti, const char *xid)
+check_record(vv_vault *v, const struct vv_auth *ti, const char *xid)
 {
 	sqlite3_stmt *st = NULL;
-	int r, rc, tier;
+	int r, rc, tier, mine;
 
-	if ((r = vv_prepare(v, "SELECT r.tier, r.owner, d.domain FROM "
+	if ((r = vv_prepare(v, "SELECT r.tier, r.owner, d.domain, r.canary "
+	    "FROM "
 	    "records r LEFT JOIN data_keys d ON d.id = r.dk_contact WHERE "
 	    "r.external_id = ?", &st)) != VV_OK)
 		return r;
@@ -97,9 +98,12 @@ check_record(vv_vault *v, const struct vv_token_info *ti, const char *xid)
 		goto out;
 	}
 	tier = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	mine = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st,
+	    1), ti->user) == 0;
+	/* Another owner's canary does not exist for this requester. */
 	if (rc == SQLITE_DONE || (ti->tiers & VV_TIER_MASK(tier)) == 0 ||
-	    ((ti->flags & VV_ROLE_OWN_CLIENTS_ONLY) != 0 && strcmp((const
-	    char *)sqlite3_column_text(st, 1), ti->user) != 0))
+	    ((ti->flags & VV_ROLE_OWN_CLIENTS_ONLY) != 0 && !mine) ||
+	    (sqlite3_column_int(st, 3) != 0 && !mine))
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "record %s: not found", xid);
 	else if (sqlite3_column_int(st, 2) != VV_DOM_VIP_CONTACT)
 		r = vv_fail(v, VV_ERR_INVALID, "record %s is not a VIP record: "
@@ -110,7 +114,7 @@ out:
 }
 
 static int
-fill_request(vv_vault *v, const struct vv_token_info *ti,
+fill_request(vv_vault *v, const struct vv_auth *ti,
     const uint8_t *secret, const char *const *xids, size_t n,
     const char *reason, int64_t ttl, struct vv_request *q)
 {
@@ -222,7 +226,7 @@ vv_unseal_request(vv_vault *v, const char *token,
     const char *const *xids, size_t n, const char *reason, int64_t ttl,
     char id_out[VV_REQ_ID_HEX])
 {
-	struct vv_token_info ti;
+	struct vv_auth ti;
 	struct vv_request *q = NULL;
 	uint8_t *secret = NULL;
 	char tid[17];
