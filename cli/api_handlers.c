@@ -522,6 +522,11 @@ authenticate(struct api_req *q, struct api_worker *w, const char **token,
 		    vv_session_role(*s));
 		return 0;
 	}
+	/* A frozen token is a good one: its public id goes in the log. */
+	if (r == VV_ERR_FROZEN && strncmp(*token, "vv_", 3) == 0 &&
+	    strlen(*token) > 19 && (*token)[19] == '_')
+		(void)snprintf(q->token_id, sizeof(q->token_id), "%.16s",
+		    *token + 3);
 	if (r == VV_ERR_DENIED) {
 		api_metrics_denial(API_D_UNAUTHORIZED);
 		api_fail(q, 401, "unauthorized", "invalid token");

@@ -100,10 +100,13 @@ print_token(void *arg, const vv_token_info *t)
 	struct jw *w = arg;
 
 	if (w == NULL) {
-		(void)printf("%-16s %-16s %-16s %-8s%s%s\n", t->id, t->role,
-		    t->user, token_state(t), t->frozen ? " " : "",
-		    t->frozen && t->frozen_reason != NULL ? t->frozen_reason :
-		    "");
+		if (t->frozen && t->frozen_reason != NULL)
+			(void)printf("%-16s %-16s %-16s %-8s %s\n", t->id,
+			    t->role, t->user, token_state(t),
+			    t->frozen_reason);
+		else
+			(void)printf("%-16s %-16s %-16s %s\n", t->id, t->role,
+			    t->user, token_state(t));
 		return 0;
 	}
 	jw_obj(w);

@@ -151,6 +151,55 @@ step "The VIP desk fetches the contacts, once"
 show unseal fetch "$req" --token "$DESK"
 expect_fail 2 unseal fetch "$req" --token "$DESK"
 
+step "The CRM API: vipvault serve on a free loopback port"
+"$VIPVAULT" serve --listen 127.0.0.1:0 --port-file "$work/port" \
+    --access-log "$work/access.log" 2>"$work/serve.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+echo "\$ vipvault serve --listen 127.0.0.1:0 --port-file port &    # port $port"
+# api TOKEN-VAR PATH: a GET with the token in a header file (mode 0600),
+# so that it never shows in a process list.
+api() {
+	local var=$1 path=$2 hdr=$work/auth.hdr
+	(umask 077; printf 'Authorization: Bearer %s\n' "${!var}" >"$hdr")
+	echo "\$ curl -H @auth.hdr http://127.0.0.1:$port$path     # \$$var"
+	curl -sS -H "@$hdr" -w '\n(HTTP %{http_code})\n' \
+	    "http://127.0.0.1:$port$path"
+}
+step "The CRM reads a standard record in full"
+api CRM "/v1/clients/$std"
+step "The VIP desk's CRM reads a VIP record: contacts masked"
+api DESK "/v1/clients/$vip"
+step "Alice's CRM session asks for another owner's client: it does not exist for her"
+api ALICE "/v1/clients/$other"
+
+step "A harvesting script on alice's token: her role allows 30 reads a minute"
+show role budget sales-alice --reads-per-minute 30 --burst 0
+(umask 077; printf 'Authorization: Bearer %s\n' "$ALICE" >"$work/auth.hdr")
+n=0
+for id in $(awk 'NR > 1 && $3 == "alice" { print $1 }' <<<"$mine"); do
+	n=$((n + 1))
+	code=$(curl -s -o "$work/last.json" -w '%{http_code}' -H "@$work/auth.hdr" \
+	    "http://127.0.0.1:$port/v1/clients/$id")
+	[ "$code" = 200 ] || break
+done
+echo "read $((n - 1)) records, then HTTP $code:"
+cat "$work/last.json"
+echo "Every later request is refused, whatever it asks for:"
+api ALICE "/v1/clients/$std"
+tokvar=ALICE
+show token list
+show compliance log --type freeze --mirror "$VIPVAULT_DIR/mirror" \
+    --key "$VIPVAULT_DIR/compliance.key"
+
+step "Stop the server: requests under way finish, then it exits"
+kill -TERM "$server"
+wait "$server" && echo "(vipvault serve exited 0)"
+echo "The access log names routes and token ids, never clients or secrets:"
+tail -n 2 "$work/access.log"
+
 step "Compliance: the officer's view of that unseal, from the mirror"
 echo "(A development vault keeps its mirror in mirror/ and a development"
 echo " officer key in compliance.key; a real one points init at a directory"

@@ -287,7 +287,8 @@ unsigned vv_session_flags(const vv_session *s);
 
 /* Checks that the session's token still holds (a long-lived session, as
  * the API server keeps, sees a revocation or freeze at once):
- * VV_ERR_DENIED when revoked or expired, VV_ERR_FROZEN when frozen. */
+ * VV_ERR_DENIED when revoked or expired, VV_ERR_FROZEN when frozen.  It
+ * also re-reads the role's budget. */
 int vv_session_check(vv_session *s);
 
 /*

@@ -387,7 +387,8 @@ int vv_token_parse(const char *token, char id_hex[17], uint8_t *secret);
  * one message whatever the reason; VV_ERR_FROZEN for a good one that is
  * frozen (only its holder learns that). */
 int vv_token_verify(vv_vault *v, const char *token, struct vv_auth *ti);
-/* Re-reads a verified token's state: revoked, expired or frozen since. */
-int vv_token_recheck(vv_vault *v, const char *token_id);
+/* Re-reads a verified token's state (revoked, expired or frozen since)
+ * and its role's budget into ti. */
+int vv_token_recheck(vv_vault *v, struct vv_auth *ti);
 
 #endif /* VV_INTERNAL_H */

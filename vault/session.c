@@ -119,7 +119,7 @@ vv_session_flags(const vv_session *s)
 int
 vv_session_check(vv_session *s)
 {
-	return vv_token_recheck(s->v, s->ti.id);
+	return vv_token_recheck(s->v, &s->ti);
 }
 
 int

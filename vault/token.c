@@ -271,15 +271,17 @@ fail:
 }
 
 int
-vv_token_recheck(vv_vault *v, const char *token_id)
+vv_token_recheck(vv_vault *v, struct vv_auth *ti)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = vv_prepare(v, "SELECT expires, revoked, frozen FROM tokens "
-	    "WHERE id = ?", &st)) != VV_OK)
+	if ((r = vv_prepare(v, "SELECT t.expires, t.revoked, t.frozen, "
+	    "r.reads_per_minute, r.records_per_hour, r.pages_per_hour, "
+	    "r.burst_per_second, r.hours_from, r.hours_to FROM tokens t "
+	    "JOIN roles r ON r.id = t.role_id WHERE t.id = ?", &st)) != VV_OK)
 		return r;
-	(void)sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
+	(void)sqlite3_bind_text(st, 1, ti->id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = vv_fail_db(v, rc, "reading tokens");
@@ -290,7 +292,20 @@ vv_token_recheck(vv_vault *v, const char *token_id)
 	else if (sqlite3_column_int(st, 2) != 0)
 		r = vv_fail(v, VV_ERR_FROZEN, "token %s is frozen; an "
 		    "administrator must unfreeze it (vipvault token unfreeze "
-		    "%s)", token_id, token_id);
+		    "%s)", ti->id, ti->id);
+	else {
+		/* A budget an administrator changed applies at once. */
+		ti->budget.reads_per_minute =
+		    (uint32_t)sqlite3_column_int64(st, 3);
+		ti->budget.records_per_hour =
+		    (uint32_t)sqlite3_column_int64(st, 4);
+		ti->budget.pages_per_hour =
+		    (uint32_t)sqlite3_column_int64(st, 5);
+		ti->budget.burst_per_second =
+		    (uint32_t)sqlite3_column_int64(st, 6);
+		ti->budget.hours_from = sqlite3_column_int(st, 7);
+		ti->budget.hours_to = sqlite3_column_int(st, 8);
+	}
 	sqlite3_finalize(st);
 	return r;
 }

@@ -571,6 +571,11 @@ run(struct bench *b)
 		fprintf(stderr, "bench: logged reads failed\n");
 		return -1;
 	}
+	if (b->seq != NULL && bench_http(b->v, b->vdir, b->tmp, b->seq,
+	    b->ngets, (double)b->ngets / b->get_vv) != 0) {
+		fprintf(stderr, "bench: the HTTP run failed\n");
+		return -1;
+	}
 	/* One development SoftHSM2 token per process: the dual bench
 	 * makes its own vault. */
 	vv_session_free(&b->s);

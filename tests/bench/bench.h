@@ -57,4 +57,10 @@ int bench_clog(const char *tmp);
 struct vv_session;
 int bench_logged_reads(struct vv_session *s, char (*seq)[ID_MAX], size_t n);
 
+/* The API under load (bench_http.c): wrk against vipvault serve on the
+ * vault in vdir, reading seq[0..n); in-process gets/s for the ratio. */
+struct vv_vault;
+int bench_http(struct vv_vault *v, const char *vdir, const char *tmp,
+    char (*seq)[ID_MAX], size_t n, double inproc_rate);
+
 #endif

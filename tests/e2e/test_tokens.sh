@@ -14,16 +14,16 @@ assert_contains "$OUT" "role crm created"
 expect_exit 0 "$VIPVAULT" --vault "$V" role add desk --tiers vip,standard,basic
 expect_exit 0 "$VIPVAULT" --vault "$V" role add seg --tiers basic --own-clients-only
 expect_exit 0 "$VIPVAULT" --vault "$V" role list
-assert_match "$OUT" '^crm +basic,standard +all clients$' "role list: crm"
-assert_match "$OUT" '^desk +basic,standard,vip +all clients$' "role list: desk, tiers in order"
-assert_match "$OUT" '^seg +basic +own clients only$' "role list: seg is segmented"
+assert_match "$OUT" '^crm +basic,standard +all clients +read +300/min 1000 rec/h 100 pages/h burst 20/s hours any$' "role list: crm, default budget"
+assert_match "$OUT" '^desk +basic,standard,vip +all clients +read ' "role list: desk, tiers in order"
+assert_match "$OUT" '^seg +basic +own clients only +read ' "role list: seg is segmented"
 roles_before=$OUT
 expect_exit 0 "$VIPVAULT" --vault "$V" role list --json
 mapfile -t J < <(json '[r["name"] for r in d]' \
     '[r for r in d if r["name"] == "seg"][0]' \
     '[r for r in d if r["name"] == "crm"][0]["own_clients_only"]')
 assert_eq "${J[0]:-}" '["crm", "desk", "seg"]' "role list --json: names"
-assert_eq "${J[1]:-}" '{"name": "seg", "tiers": "basic", "own_clients_only": true}' \
+assert_eq "${J[1]:-}" '{"name": "seg", "tiers": "basic", "own_clients_only": true, "write": false, "budget": {"reads_per_minute": 300, "records_per_hour": 1000, "pages_per_hour": 100, "burst_per_second": 20, "hours": "any"}}' \
     "role list --json: seg"
 assert_eq "${J[2]:-}" false "role list --json: crm is not segmented"
 
