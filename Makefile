@@ -159,11 +159,16 @@ VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 INTEGRATION = test_p11 test_p11_keys test_vault test_records test_tiers \
 	      test_failures test_softfido test_dual_setup test_unseal \
 	      test_unseal_tamper test_clog
-valgrind: $(INTEGRATION:%=$(BUILD)/tests/%)
-	$(Q)fail=0; for t in $^; do \
+valgrind: $(INTEGRATION:%=$(BUILD)/tests/%) $(CLI_BIN)
+	$(Q)fail=0; for t in $(INTEGRATION:%=$(BUILD)/tests/%); do \
 	  echo "== valgrind $$t"; $(VALGRIND) $$t || \
 	    { echo "FAILED under valgrind: $$t"; fail=1; }; \
-	done; exit $$fail
+	done; \
+	echo "== valgrind vipvault serve"; \
+	VIPVAULT=$(abspath $(CLI_BIN)) VALGRIND_CMD="$(VALGRIND)" \
+	  bash tests/e2e/valgrind_serve.sh || \
+	  { echo "FAILED under valgrind: vipvault serve"; fail=1; }; \
+	exit $$fail
 
 # Constant time, ctgrind style: Shamir runs under memcheck with its
 # secrets marked undefined, so a branch or an index on them is an error.

@@ -178,6 +178,40 @@ commit_batch(struct api_server *srv, struct api_conn *list)
 		c->state = API_CONN_COMMITTED;
 		MHD_resume_connection(c->mc);
 	}
+	/* Off the responses' path: the mirror follower copies the entries
+	 * to the compliance mirror while the next batch commits. */
+	(void)pthread_mutex_lock(&srv->qlock);
+	srv->mirror_dirty = 1;
+	(void)pthread_cond_signal(&srv->mcond);
+	(void)pthread_mutex_unlock(&srv->qlock);
+}
+
+/* Copies committed entries to the mirror, as often as they come and no
+ * more: many batches committed during one sync are one sync.  A failed
+ * sync is retried with the next batch (the entries wait in the vault's
+ * log; a release checks the mirror for itself). */
+static void *
+mirror_follower(void *arg)
+{
+	struct api_server *srv = arg;
+	int stop;
+
+	for (;;) {
+		(void)pthread_mutex_lock(&srv->qlock);
+		while (!srv->mirror_dirty && !srv->qstop)
+			(void)pthread_cond_wait(&srv->mcond, &srv->qlock);
+		stop = srv->qstop && !srv->mirror_dirty;
+		srv->mirror_dirty = 0;
+		(void)pthread_mutex_unlock(&srv->qlock);
+		if (stop)
+			break;
+		if (vv_compliance_sync(srv->mv) != VV_OK)
+			(void)fprintf(stderr, "vipvault serve: the compliance "
+			    "mirror is behind: %s\n", vv_vault_errmsg(srv->mv));
+	}
+	/* Whatever the last batches committed goes out before we stop. */
+	(void)vv_compliance_sync(srv->mv);
+	return NULL;
 }
 
 static void *
@@ -374,13 +408,20 @@ setup(struct api_server *srv, char *err, size_t errlen)
 		return -1;
 	if (open_log(srv, err, errlen) != 0)
 		return -1;
-	if (vv_vault_open(&srv->cv, srv->cfg.vault_dir, err, errlen) != VV_OK)
+	if (vv_vault_open(&srv->cv, srv->cfg.vault_dir, err, errlen) !=
+	    VV_OK || vv_vault_open(&srv->mv, srv->cfg.vault_dir, err,
+	    errlen) != VV_OK)
 		return -1;
 	if (pthread_create(&srv->committer, NULL, committer, srv) != 0) {
 		(void)snprintf(err, errlen, "cannot start a thread");
 		return -1;
 	}
 	srv->committer_started = 1;
+	if (pthread_create(&srv->mirror, NULL, mirror_follower, srv) != 0) {
+		(void)snprintf(err, errlen, "cannot start a thread");
+		return -1;
+	}
+	srv->mirror_started = 1;
 	return start_daemon(srv, err, errlen);
 }
 
@@ -404,6 +445,7 @@ api_server_start(const struct api_config *cfg, struct api_server **out,
 	    pthread_mutex_init(&srv->wlock, NULL) != 0 ||
 	    pthread_mutex_init(&srv->qlock, NULL) != 0 ||
 	    pthread_cond_init(&srv->qcond, NULL) != 0 ||
+	    pthread_cond_init(&srv->mcond, NULL) != 0 ||
 	    api_guard_new(&srv->view.guard) != 0) {
 		(void)snprintf(err, errlen, "out of resources");
 		api_server_stop(&srv, 0);
@@ -461,16 +503,25 @@ api_server_stop(struct api_server **sp, unsigned grace_ms)
 		(void)pthread_mutex_unlock(&srv->qlock);
 		(void)pthread_join(srv->committer, NULL);
 	}
+	if (srv->mirror_started) {
+		(void)pthread_mutex_lock(&srv->qlock);
+		srv->qstop = 1;
+		(void)pthread_cond_signal(&srv->mcond);
+		(void)pthread_mutex_unlock(&srv->qlock);
+		(void)pthread_join(srv->mirror, NULL);
+	}
 	for (w = srv->workers; w != NULL; w = next) {
 		next = w->next;
 		worker_free(w);
 	}
 	vv_vault_free(&srv->cv);
+	vv_vault_free(&srv->mv);
 	api_guard_free(&srv->view.guard);
 	(void)pthread_key_delete(srv->wkey);
 	(void)pthread_mutex_destroy(&srv->wlock);
 	(void)pthread_mutex_destroy(&srv->qlock);
 	(void)pthread_cond_destroy(&srv->qcond);
+	(void)pthread_cond_destroy(&srv->mcond);
 	if (srv->log_fd > STDERR_FILENO)
 		(void)close(srv->log_fd);
 	if (srv->tls_key != NULL)

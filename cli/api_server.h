@@ -16,7 +16,7 @@
 #define API_BATCH_MAX	1024	/* requests in one group commit */
 #define API_CONN_LIMIT	1024
 #define API_TIMEOUT_S	30
-#define API_MEMORY_LIMIT (32u * 1024u)	/* per connection: headers */
+#define API_MEMORY_LIMIT (16u * 1024u)	/* per connection: headers */
 
 struct api_server;
 
@@ -69,6 +69,12 @@ struct api_server {
 	struct api_conn *qhead, *qtail;
 	int qstop;
 	uint64_t inflight;	/* requests begun and not completed */
+	/* the mirror follower: its own vault handle and thread */
+	vv_vault *mv;
+	pthread_t mirror;
+	int mirror_started;
+	int mirror_dirty;	/* under qlock; signalled on mcond */
+	pthread_cond_t mcond;
 	char *tls_key, *tls_cert;
 	size_t tls_len;
 };

@@ -298,11 +298,16 @@ int vv_session_check(vv_session *s);
  * vv_session_take_audit leaves *out NULL when nothing is pending.
  * vv_audit_commit writes the entries of batches[0..n) in one transaction
  * (entries of one token and kind are merged into one); the caller frees
- * the batches either way, and does not commit them twice.
+ * the batches either way, and does not commit them twice.  When it
+ * returns they are durable in the vault's log; the compliance mirror
+ * gets them at the next vv_compliance_sync (or any later commit), so
+ * that responses wait for one fsync, not two.
  */
 typedef struct vv_audit vv_audit;
 int vv_session_take_audit(vv_session *s, vv_audit **out);
 int vv_audit_commit(vv_vault *v, vv_audit **batches, size_t n);
+/* Copies the log entries the compliance mirror lacks to it, fsynced. */
+int vv_compliance_sync(vv_vault *v);
 /* How many of a batch's entries are canary alerts. */
 size_t vv_audit_alerts(const vv_audit *a);
 void vv_audit_free(vv_audit **a);

@@ -75,6 +75,10 @@ struct vv_vault {
 	uint8_t *log_keys;
 	uint8_t log_sign_pk[crypto_sign_PUBLICKEYBYTES];
 	int clog_dirty;		/* this transaction appended log entries */
+	/* The next commit leaves the mirror to a later vv_compliance_sync
+	 * (the API server's group commit: responses wait for the vault's
+	 * log only, the mirror follows right after). */
+	int mirror_defer;
 	uint64_t clog_first, clog_last;	/* ... these ones, for syslog */
 	/* The log's state as this transaction left it (clog.c), so that
 	 * many appends in one transaction read it once; dropped at every
@@ -388,7 +392,8 @@ int vv_token_parse(const char *token, char id_hex[17], uint8_t *secret);
  * frozen (only its holder learns that). */
 int vv_token_verify(vv_vault *v, const char *token, struct vv_auth *ti);
 /* Re-reads a verified token's state (revoked, expired or frozen since)
- * and its role's budget into ti. */
-int vv_token_recheck(vv_vault *v, struct vv_auth *ti);
+ * and its role's budget into ti; *st caches the statement (NULL at
+ * first, the caller finalizes it). */
+int vv_token_recheck(vv_vault *v, struct vv_auth *ti, sqlite3_stmt **st);
 
 #endif /* VV_INTERNAL_H */

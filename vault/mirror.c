@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -370,19 +371,43 @@ out:
 	return r;
 }
 
+/* One writer of the mirror at a time, across threads and processes (an
+ * API server's committer, its workers, the CLI): two syncs reading the
+ * same state would both append the same entries.  flock on the mirror
+ * directory: each open() is its own lock owner, even within a process,
+ * and no lock file is left in anyone's directory. */
+static int
+lock_mirror(vv_vault *v, const char *dir, int *fd)
+{
+	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0 || flock(*fd, LOCK_EX) != 0) {
+		int e = errno;
+
+		if (*fd >= 0)
+			(void)close(*fd);
+		*fd = -1;
+		return vv_fail(v, VV_ERR_IO, "the compliance mirror %s cannot "
+		    "be locked: %s", dir, strerror(e));
+	}
+	return VV_OK;
+}
+
 int
 vv_mirror_sync(vv_vault *v)
 {
 	struct mstate m, before;
 	char *dir = NULL;
-	int r;
+	int r, lock = -1;
 
 	if ((r = vv_meta_get(v, "mirror_dir", &dir)) != VV_OK) {
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "this vault has no compliance "
 		    "mirror");
 		goto out;
 	}
-	if ((r = load_mstate(v, &m)) != VV_OK)
+	/* The state is read under the lock: it is what the last holder
+	 * left. */
+	if ((r = lock_mirror(v, dir, &lock)) != VV_OK ||
+	    (r = load_mstate(v, &m)) != VV_OK)
 		goto out;
 	before = m;
 	r = sync_entries(v, dir, &m);
@@ -396,6 +421,8 @@ vv_mirror_sync(vv_vault *v)
 			r = r2;
 	}
 out:
+	if (lock >= 0)
+		(void)close(lock);
 	free(dir);
 	return r;
 }

@@ -81,6 +81,7 @@ vv_session_free(vv_session **sp)
 	vv_audit_drop(s);
 	vv_keys_free(&s->keys);
 	sqlite3_finalize(s->get);
+	sqlite3_finalize(s->check);
 	sodium_memzero(&s->ti, sizeof(s->ti));
 	free(s);
 	*sp = NULL;
@@ -119,7 +120,7 @@ vv_session_flags(const vv_session *s)
 int
 vv_session_check(vv_session *s)
 {
-	return vv_token_recheck(s->v, &s->ti);
+	return vv_token_recheck(s->v, &s->ti, &s->check);
 }
 
 int

@@ -269,9 +269,19 @@ vv_audit_commit(vv_vault *v, vv_audit **batches, size_t n)
 		goto out;
 	for (k = 0; k < nopen && r == VV_OK; k++)
 		r = vv_clog_append(v, open[k]);
+	v->mirror_defer = 1;
 	if (r != VV_OK || (r = vv_store_commit(v)) != VV_OK)
 		vv_store_rollback(v);
+	v->mirror_defer = 0;
 out:
 	free(open);
 	return r;
+}
+
+int
+vv_compliance_sync(vv_vault *v)
+{
+	int r = vv_mirror_sync(v);
+
+	return r == VV_ERR_NOT_FOUND ? VV_OK : r;
 }

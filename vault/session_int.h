@@ -17,6 +17,7 @@ struct vv_session {
 	struct vv_auth ti;
 	struct vv_keys *keys;
 	sqlite3_stmt *get;	/* prepared once: a CRM reads one by one */
+	sqlite3_stmt *check;	/* vv_session_check's, prepared at first use */
 	struct vv_event *pending[VV_AUDIT_PENDING];
 	size_t npending;
 	int current[VV_AUDIT_KINDS];	/* index in pending, or -1 */

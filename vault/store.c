@@ -227,7 +227,8 @@ vv_store_commit(vv_vault *v)
 
 		v->clog_dirty = 0;
 		v->clog_first = v->clog_last = 0;
-		(void)vv_mirror_sync(v);
+		if (!v->mirror_defer)
+			(void)vv_mirror_sync(v);
 		/* Not the database sink: a remote sink that is slow must not
 		 * slow every write.  It is brought up to date by each release
 		 * (which waits for it) and each heartbeat. */

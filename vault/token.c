@@ -271,16 +271,19 @@ fail:
 }
 
 int
-vv_token_recheck(vv_vault *v, struct vv_auth *ti)
+vv_token_recheck(vv_vault *v, struct vv_auth *ti, sqlite3_stmt **stp)
 {
-	sqlite3_stmt *st = NULL;
-	int r, rc;
+	sqlite3_stmt *st;
+	int r = VV_OK, rc;
 
-	if ((r = vv_prepare(v, "SELECT t.expires, t.revoked, t.frozen, "
-	    "r.reads_per_minute, r.records_per_hour, r.pages_per_hour, "
-	    "r.burst_per_second, r.hours_from, r.hours_to FROM tokens t "
-	    "JOIN roles r ON r.id = t.role_id WHERE t.id = ?", &st)) != VV_OK)
+	/* Prepared once per session: an API server checks every request. */
+	if (*stp == NULL && (r = vv_prepare(v, "SELECT t.expires, t.revoked, "
+	    "t.frozen, r.reads_per_minute, r.records_per_hour, "
+	    "r.pages_per_hour, r.burst_per_second, r.hours_from, r.hours_to "
+	    "FROM tokens t JOIN roles r ON r.id = t.role_id WHERE t.id = ?",
+	    stp)) != VV_OK)
 		return r;
+	st = *stp;
 	(void)sqlite3_bind_text(st, 1, ti->id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -306,7 +309,9 @@ vv_token_recheck(vv_vault *v, struct vv_auth *ti)
 		ti->budget.hours_from = sqlite3_column_int(st, 7);
 		ti->budget.hours_to = sqlite3_column_int(st, 8);
 	}
-	sqlite3_finalize(st);
+	/* Reset now: an open read statement would pin the WAL snapshot. */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
 	return r;
 }
 

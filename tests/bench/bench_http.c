@@ -23,7 +23,7 @@
 #include "bench.h"
 
 #define WRK_SECONDS "10"
-#define WRK_CONNS "32"
+#define WRK_CONNS "128"
 
 struct wrk_result {
 	double rps;
@@ -83,9 +83,12 @@ start_server(const char *vipvault, const char *vdir, const char *portfile)
 	pid_t pid;
 	int i;
 
+	(void)fflush(stdout);
 	if ((pid = fork()) < 0)
 		return -1;
 	if (pid == 0) {
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(127);
 		execl(vipvault, vipvault, "--vault", vdir, "serve", "--listen",
 		    "127.0.0.1:0", "--port-file", portfile, "--access-log",
 		    "off", (char *)NULL);
