@@ -48,8 +48,7 @@ typedef enum vv_err {
 	VV_ERR_SEALED = 12,      /* data under dual control: needs an unseal */
 	VV_ERR_INTERNAL = 13,    /* a bug: please report it */
 	VV_ERR_TOKEN = 14,       /* a FIDO2 token is missing or failed */
-	VV_ERR_FROZEN = 15,      /* the bearer token is frozen */
-	VV_ERR_LIMIT = 16        /* a rate or size limit was reached */
+	VV_ERR_FROZEN = 15       /* the bearer token is frozen */
 } vv_err;
 
 /* Returns a static description of err; never NULL. */

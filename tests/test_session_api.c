@@ -137,8 +137,12 @@ test_lookup(void **state)
 	    VV_ERR_INPUT);
 	assert_int_equal(vv_lookup(c, 2, "x", on_match, &m), VV_ERR_INVALID);
 	assert_int_equal(vv_session_flush(c), VV_OK);
+	/* The two matches share an entry; the miss has one of its own. */
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
-	    "type = 52"), finds + 1);
+	    "type = 52"), finds + 2);
+	assert_int_equal(vv_session_flush(s), VV_OK);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
+	    "type = 52"), finds + 3);
 	vv_session_free(&c);
 	vv_session_free(&s);
 }
@@ -357,6 +361,25 @@ test_canary(void **state)
 	/* Two listed and one read: three alerts, each naming the token. */
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
 	    "type = 61"), 1 + 3);
+	/* A real record written over the canary's id is a canary no more:
+	 * the desk sees it, and the log says what became of the canary. */
+	{
+		vv_record_input in;
+
+		memset(&in, 0, sizeof(in));
+		in.external_id = canary;
+		in.owner = "alice";
+		in.name = "Real Client";
+		in.annual_spend = 100;
+		in.client_since = "2021-01-01";
+		assert_int_equal(vv_record_put(t->v, &in), VV_OK);
+	}
+	assert_int_equal(vv_get(d, canary, &r), VV_OK);
+	vv_record_free(&r);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records WHERE "
+	    "canary = 1"), 1);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
+	    "type = 61"), 1 + 3 + 1);
 	vv_session_free(&s);
 	vv_session_free(&d);
 }

@@ -74,8 +74,8 @@ vv_role_budget(vv_vault *v, const char *role, vv_budget *b)
 
 /* The entry's detail: the whole budget, so that compliance sees a
  * loosened limit for what it is. */
-static void
-describe(const vv_budget *b, char *out, size_t outlen)
+void
+vv_budget_describe(const vv_budget *b, char *out, size_t outlen)
 {
 	if (b->hours_from < 0)
 		(void)snprintf(out, outlen, "budget: %u reads/min, %u "
@@ -119,7 +119,7 @@ vv_role_set_budget(vv_vault *v, const char *role, const vv_budget *b)
 	sqlite3_finalize(st);
 	if (r != VV_OK)
 		goto fail;
-	describe(b, detail, sizeof(detail));
+	vv_budget_describe(b, detail, sizeof(detail));
 	if ((r = vv_clog_note(v, VV_EV_ROLE_CHANGED, NULL, role, detail, NULL,
 	    0, 0)) != VV_OK || (r = vv_store_commit(v)) != VV_OK)
 		goto fail;

@@ -43,8 +43,6 @@ vv_strerror(int err)
 	case VV_ERR_FROZEN:
 		return "the bearer token is frozen: an administrator must "
 		    "unfreeze it";
-	case VV_ERR_LIMIT:
-		return "a rate or size limit was reached";
 	default:
 		return "unknown error";
 	}

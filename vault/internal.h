@@ -371,6 +371,8 @@ enum vv_record_col {
 
 /* VV_ERR_INVALID naming what is wrong with b. */
 int vv_budget_check(vv_vault *v, const vv_budget *b);
+/* "budget: 300 reads/min, ..." for log entries. */
+void vv_budget_describe(const vv_budget *b, char *out, size_t outlen);
 
 /* ----------------------------------------------------------- token.c */
 

@@ -76,6 +76,32 @@ normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
 	return VV_OK;
 }
 
+/*
+ * A record written over a canary's id is a real client now (the CRM
+ * reused the id): it stops being a canary, or it would stay hidden from
+ * everyone but its owner and every read of it would be an alert.  The
+ * log says so, so that a planted canary never vanishes unseen.
+ */
+static int
+uncanary(vv_vault *v, int64_t id, const char *external_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "UPDATE records SET canary = 0 WHERE id = ? "
+	    "AND canary = 1", &st)) != VV_OK)
+		return r;
+	(void)sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return vv_fail_db(v, rc, "updating a record");
+	if (sqlite3_changes(v->db) == 0)
+		return VV_OK;
+	return vv_clog_note(v, VV_EV_CANARY, NULL, NULL, "a record was written "
+	    "over this canary's id: it is a canary no more", external_id, 0, 0);
+}
+
 int
 vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
     int *tier_out, int *inserted, int64_t *id)
@@ -115,6 +141,8 @@ vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
 			goto out;
 		}
 		r = vv_writer_store(v, w, &p);
+		if (r == VV_OK)
+			r = uncanary(v, p.id, in->external_id);
 	}
 	if (r == VV_OK && tier_out != NULL)
 		*tier_out = p.tier;

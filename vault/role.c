@@ -75,7 +75,7 @@ int
 vv_role_add_with(vv_vault *v, const char *name, unsigned tiers,
     unsigned flags, const vv_budget *budget)
 {
-	char label[VV_P11_LABEL_MAX];
+	char label[VV_P11_LABEL_MAX], detail[200];
 	vv_budget defaults;
 	int64_t id = 0;
 	int r, t, made_key = 0;
@@ -110,8 +110,9 @@ vv_role_add_with(vv_vault *v, const char *name, unsigned tiers,
 		    (r = vv_domain_grant(v, id, name,
 		    vv_tier_domain(t))) != VV_OK)
 			goto fail;
-	if ((r = vv_clog_note(v, VV_EV_ROLE_ADDED, NULL, name, NULL, NULL, 0,
-	    0)) != VV_OK || (r = vv_store_commit(v)) != VV_OK)
+	vv_budget_describe(budget, detail, sizeof(detail));
+	if ((r = vv_clog_note(v, VV_EV_ROLE_ADDED, NULL, name, detail, NULL,
+	    0, 0)) != VV_OK || (r = vv_store_commit(v)) != VV_OK)
 		goto fail;
 	return VV_OK;
 fail:

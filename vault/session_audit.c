@@ -158,6 +158,22 @@ vv_session_set_audit(vv_session *s, int on)
 	s->audit_off = !on;
 }
 
+int
+vv_audit_miss(vv_session *s, const char *kind)
+{
+	struct vv_event *e = NULL;
+	int r;
+
+	if (s->audit_off)
+		return VV_OK;
+	if ((r = new_entry(s, VV_EV_RECORD_FIND, &e)) != VV_OK)
+		return r;
+	e->has_count = 1;
+	(void)snprintf(e->detail, sizeof(e->detail), "lookup by %s: no match",
+	    kind);
+	return VV_OK;
+}
+
 /* ---------------------------------------------------------- group commit */
 
 struct vv_audit {
@@ -219,6 +235,10 @@ mergeable(const struct vv_event *a, const struct vv_event *b)
 {
 	if (a->type != b->type || (a->type != VV_EV_RECORD_READ &&
 	    a->type != VV_EV_RECORD_LIST && a->type != VV_EV_RECORD_FIND))
+		return 0;
+	/* An entry with a detail (a lookup that found nothing) says
+	 * something the merged one would not. */
+	if (a->detail[0] != '\0' || b->detail[0] != '\0')
 		return 0;
 	return strcmp(a->token_id, b->token_id) == 0 &&
 	    strcmp(a->actor, b->actor) == 0 && strcmp(a->role, b->role) == 0 &&

@@ -30,6 +30,9 @@ int vv_audit_read(vv_session *s, int type, const vv_record *rec);
  * (bits 1 << vv_class). */
 int vv_audit_ref(vv_session *s, int type, const char *external_id,
     unsigned classes);
+/* A lookup (by kind: "phone", "email") that found nothing: an entry of
+ * its own, so that probing a list of contacts leaves a trace. */
+int vv_audit_miss(vv_session *s, const char *kind);
 /* A canary was read (by a read of type): an alert entry of its own. */
 int vv_audit_canary(vv_session *s, int type, const char *external_id);
 

@@ -194,7 +194,8 @@ vv_lookup(vv_session *s, int kind, const char *value, vv_lookup_fn *fn,
 		goto out;
 	(void)sqlite3_bind_int64(st, 1, vv_blind_index(s->v, kind, normal));
 	r = lookup_rows(s, st, masked, fn, arg, &found);
-	if (r == VV_OK && found == 0)
+	if (r == VV_OK && found == 0 && (r = vv_audit_miss(s,
+	    kind == VV_INDEX_PHONE ? "phone" : "email")) == VV_OK)
 		r = vv_fail(s->v, VV_ERR_NOT_FOUND, "no record with this %s",
 		    kind == VV_INDEX_PHONE ? "phone" : "email");
 out:
