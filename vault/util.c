@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vault/internal.h"
+#include "vault/utf8.h"
 
 void
 vv_hex(char *out, const uint8_t *in, size_t len)
@@ -159,12 +160,14 @@ vv_get_be32(const uint8_t *p)
 int
 vv_valid_external_id(const char *s)
 {
-	size_t i, n = strlen(s);
+	size_t i, len, n = strlen(s);
 
 	if (n == 0 || n >= VV_EXTID_MAX)
 		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
+	/* Well-formed UTF-8 too: an id goes into JSON and log entries. */
+	for (i = 0; i < n; i += len)
+		if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f ||
+		    (len = vv_utf8_len((const uint8_t *)s + i, n - i)) == 0)
 			return 0;
 	return 1;
 }
