@@ -21,6 +21,7 @@
 #include "vipvault.h"
 
 #define API_BODY_MAX	(64u * 1024u)	/* 413 beyond */
+#define API_HEADERS_MAX	(8u * 1024u)	/* 431 beyond, all together */
 #define API_PAGE_DEFAULT 50u
 #define API_PAGE_MAX	100u
 #define API_UNSEAL_MAX	20u
@@ -149,7 +150,6 @@ enum api_denial { API_D_UNAUTHORIZED = 0, API_D_FORBIDDEN, API_D_NOT_FOUND,
 void api_metrics_request(int route, int status, uint64_t usec);
 void api_metrics_denial(int reason);
 void api_metrics_freeze(int kind);
-void api_metrics_canary(uint64_t n);
 void api_metrics_commit(uint64_t requests);
 void api_metrics_render(struct abuf *b);
 
@@ -214,6 +214,7 @@ vv_vault *api_worker_vault(struct api_worker *w);
 int api_worker_session(struct api_worker *w, const char *token,
     vv_session **out);
 
+/* VV_OK, or a vv_err with the reason in err. */
 int api_server_start(const struct api_config *cfg, struct api_server **out,
     char *err, size_t errlen);
 /* The port it listens on (for --listen 127.0.0.1:0). */

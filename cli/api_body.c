@@ -57,8 +57,11 @@ load(const char *body, size_t len, json_t **doc, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "the request needs a JSON body");
 		return API_BODY_JSON;
 	}
-	/* No duplicate keys: which one wins would be a guess. */
-	*doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	/* No duplicate keys: which one wins would be a guess.  A \u0000 is
+	 * let through to the members' checks, so that the error names the
+	 * member (jansson refuses one in a key itself). */
+	*doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+	    &je);
 	if (*doc == NULL) {
 		(void)snprintf(err, errlen, "invalid JSON at line %d, column "
 		    "%d", je.line, je.column);
@@ -148,7 +151,8 @@ get_spend(json_t *doc, struct api_put *p, char *err, size_t errlen)
 		return API_BODY_OK;
 	}
 	if (!json_is_string(v) || json_string_length(v) >=
-	    sizeof(p->spend_text) || parse_amount(json_string_value(v),
+	    sizeof(p->spend_text) || strlen(json_string_value(v)) !=
+	    json_string_length(v) || parse_amount(json_string_value(v),
 	    &p->in.annual_spend) != 0)
 		return field_err(err, errlen, "annual_spend", "a decimal "
 		    "string such as \"12345.67\", or a whole number");

@@ -133,8 +133,10 @@ window_add(struct window *w, int64_t now, int64_t len, uint64_t n)
 	}
 	w->cur += n;
 	elapsed = now - w->start;
-	return w->cur + (uint64_t)((double)w->prev * (double)(len - elapsed) /
-	    (double)len);
+	/* Rounded up: three reads just before a minute turns and three
+	 * just after are six, not five. */
+	return w->cur + (w->prev * (uint64_t)(len - elapsed) +
+	    (uint64_t)len - 1) / (uint64_t)len;
 }
 
 static int

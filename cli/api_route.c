@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "cli/api.h"
+#include "vault/utf8.h"
 
 int
 api_method(const char *name)
@@ -29,19 +30,22 @@ api_method(const char *name)
 	return API_OTHER;
 }
 
-/* An external id as the vault accepts them: 1 to 127 bytes, no space,
- * control character or '/' (which would be another path segment). */
+/* An external id as the vault accepts them: 1 to 127 bytes of UTF-8, no
+ * space or control character; in a path, no '/' either (which would be another
+ * path segment), but a cursor may hold one: a page can end at any record
+ * the vault holds. */
 static int
-valid_external_id(const char *s, size_t n)
+valid_external_id(const char *s, size_t n, int slash_ok)
 {
-	size_t i;
+	size_t i, len;
 
 	if (n == 0 || n >= API_PARAM_MAX)
 		return 0;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i += len) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c <= 0x20 || c == 0x7f || c == '/')
+		if (c <= 0x20 || c == 0x7f || (c == '/' && !slash_ok) ||
+		    (len = vv_utf8_len((const uint8_t *)s + i, n - i)) == 0)
 			return 0;
 	}
 	return 1;
@@ -93,7 +97,7 @@ api_route(const char *path, char *param)
 	if (strncmp(path, clients, sizeof(clients) - 1) == 0) {
 		rest = path + sizeof(clients) - 1;
 		n = strlen(rest);
-		if (!valid_external_id(rest, n))
+		if (!valid_external_id(rest, n, 0))
 			return API_R_NONE;
 		return take_param(rest, n, param) ? API_R_CLIENT : API_R_NONE;
 	}
@@ -119,6 +123,10 @@ api_route_methods(int route)
 		return API_GET | API_HEAD | API_PUT;
 	case API_R_UNSEAL_NEW:
 		return API_POST;
+	case API_R_UNSEAL_RESULT:
+		/* No HEAD: a fetch releases the contacts once, and a HEAD
+		 * would spend it on a response without a body. */
+		return API_GET;
 	case API_R_NONE:
 		return 0;
 	default:
@@ -195,6 +203,11 @@ api_cursor_encode(const char *external_id, char *out, size_t outlen)
 	return 0;
 }
 
+/* libsodium 1.0.18 decodes some bytes outside the alphabet (0xcf as
+ * '_'): only the alphabet, so that each id has one cursor. */
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 int
 api_cursor_decode(const char *cursor, char *external_id, size_t len)
 {
@@ -202,9 +215,10 @@ api_cursor_decode(const char *cursor, char *external_id, size_t len)
 	const char *end = NULL;
 
 	if (cursor == NULL || len < 2 || strlen(cursor) >= API_CURSOR_MAX ||
+	    cursor[strspn(cursor, b64url)] != '\0' ||
 	    sodium_base642bin((unsigned char *)external_id, len - 1, cursor,
 	    strlen(cursor), NULL, &got, &end, B64) != 0 || *end != '\0' ||
-	    !valid_external_id(external_id, got))
+	    !valid_external_id(external_id, got, 1))
 		return -1;
 	external_id[got] = '\0';
 	return 0;

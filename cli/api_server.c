@@ -15,6 +15,7 @@
  * suspend/resume, which is what group commit needs.
  */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -55,6 +56,7 @@ cache_drop(struct api_worker *w, size_t i)
 int
 api_worker_session(struct api_worker *w, const char *token, vv_session **out)
 {
+	vv_session *s = NULL;
 	uint8_t key[32];
 	size_t i, lru = 0;
 	int slot, r;
@@ -74,16 +76,19 @@ api_worker_session(struct api_worker *w, const char *token, vv_session **out)
 		r = VV_OK;
 		goto out;
 	}
+	/* Open first: a flood of bad tokens must not push good sessions
+	 * out of the cache (each would cost an HSM unwrap to reopen). */
+	if ((r = vv_session_open(w->v, token, &s)) != VV_OK)
+		goto out;
 	for (i = 1; i < API_SESSIONS; i++)
 		if (w->cache[i].used < w->cache[lru].used)
 			lru = i;
 	if (w->cache[lru].s != NULL)
 		cache_drop(w, lru);
-	if ((r = vv_session_open(w->v, token, &w->cache[lru].s)) != VV_OK)
-		goto out;
+	w->cache[lru].s = s;
 	memcpy(w->cache[lru].key, key, sizeof(key));
 	w->cache[lru].used = w->tick;
-	*out = w->cache[lru].s;
+	*out = s;
 out:
 	sodium_memzero(key, sizeof(key));
 	return r;
@@ -371,7 +376,7 @@ start_daemon(struct api_server *srv, char *err, size_t errlen)
 	if (parse_listen(srv->cfg.listen, &ss, &sslen) != 0) {
 		(void)snprintf(err, errlen, "--listen: HOST:PORT with a "
 		    "numeric address, e.g. 127.0.0.1:8200");
-		return -1;
+		return VV_ERR_INVALID;
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -391,35 +396,39 @@ start_daemon(struct api_server *srv, char *err, size_t errlen)
 	if (srv->d == NULL) {
 		(void)snprintf(err, errlen, "cannot listen on %s (in use, or "
 		    "not an address of this host?)", srv->cfg.listen);
-		return -1;
+		return VV_ERR_IO;
 	}
 	info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info != NULL ? info->port : 0;
-	return 0;
+	return VV_OK;
 }
 
+/* A vv_err: the vault's own for a vault that does not open (an HSM out
+ * of reach is VV_ERR_HSM), VV_ERR_INVALID for a bad address. */
 static int
 setup(struct api_server *srv, char *err, size_t errlen)
 {
+	int r;
+
 	if (srv->cfg.tls_cert != NULL && (read_pem(srv->cfg.tls_cert, 0,
 	    &srv->tls_cert, &srv->tls_len, err, errlen) != 0 ||
 	    read_pem(srv->cfg.tls_key, 1, &srv->tls_key, &srv->tls_len,
 	    err, errlen) != 0))
-		return -1;
+		return VV_ERR_IO;
 	if (open_log(srv, err, errlen) != 0)
-		return -1;
-	if (vv_vault_open(&srv->cv, srv->cfg.vault_dir, err, errlen) !=
-	    VV_OK || vv_vault_open(&srv->mv, srv->cfg.vault_dir, err,
-	    errlen) != VV_OK)
-		return -1;
+		return VV_ERR_IO;
+	if ((r = vv_vault_open(&srv->cv, srv->cfg.vault_dir, err, errlen)) !=
+	    VV_OK || (r = vv_vault_open(&srv->mv, srv->cfg.vault_dir, err,
+	    errlen)) != VV_OK)
+		return r;
 	if (pthread_create(&srv->committer, NULL, committer, srv) != 0) {
 		(void)snprintf(err, errlen, "cannot start a thread");
-		return -1;
+		return VV_ERR_IO;
 	}
 	srv->committer_started = 1;
 	if (pthread_create(&srv->mirror, NULL, mirror_follower, srv) != 0) {
 		(void)snprintf(err, errlen, "cannot start a thread");
-		return -1;
+		return VV_ERR_IO;
 	}
 	srv->mirror_started = 1;
 	return start_daemon(srv, err, errlen);
@@ -430,11 +439,12 @@ api_server_start(const struct api_config *cfg, struct api_server **out,
     char *err, size_t errlen)
 {
 	struct api_server *srv;
+	int r;
 
 	*out = NULL;
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
-		return -1;
+		return VV_ERR_NOMEM;
 	}
 	srv->cfg = *cfg;
 	srv->log_fd = -1;
@@ -449,14 +459,14 @@ api_server_start(const struct api_config *cfg, struct api_server **out,
 	    api_guard_new(&srv->view.guard) != 0) {
 		(void)snprintf(err, errlen, "out of resources");
 		api_server_stop(&srv, 0);
-		return -1;
+		return VV_ERR_NOMEM;
 	}
-	if (setup(srv, err, errlen) != 0) {
+	if ((r = setup(srv, err, errlen)) != VV_OK) {
 		api_server_stop(&srv, 0);
-		return -1;
+		return r;
 	}
 	*out = srv;
-	return 0;
+	return VV_OK;
 }
 
 unsigned
@@ -491,10 +501,16 @@ api_server_stop(struct api_server **sp, unsigned grace_ms)
 	if (srv->d != NULL) {
 		/* No new connections; requests under way run to the end,
 		 * their log entries committed, before the daemon stops. */
+		/* Refuse new connections at once (a kernel backlog nobody
+		 * accepts from would leave clients hanging), but keep the
+		 * descriptor: libmicrohttpd's threads may still hold it. */
 		if ((ls = MHD_quiesce_daemon(srv->d)) != MHD_INVALID_SOCKET)
-			(void)close(ls);
+			(void)shutdown(ls, SHUT_RDWR);
 		wait_inflight(srv, grace_ms);
 		MHD_stop_daemon(srv->d);
+		/* Ours to close once the daemon is gone, not before. */
+		if (ls != MHD_INVALID_SOCKET)
+			(void)close(ls);
 	}
 	if (srv->committer_started) {
 		(void)pthread_mutex_lock(&srv->qlock);

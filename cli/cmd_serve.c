@@ -109,7 +109,7 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	struct api_server *srv = NULL;
 	sigset_t set;
 	char err[320];
-	int rc, sig = 0;
+	int rc, r, sig = 0;
 
 	if (cli_wants_help(argc, argv)) {
 		(void)fputs(serve_help, stdout);
@@ -126,8 +126,8 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	(void)sigaddset(&set, SIGINT);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (api_server_start(&a.cfg, &srv, err, sizeof(err)) != 0)
-		return cli_fail(c, VV_ERR_IO, "%s", err);
+	if ((r = api_server_start(&a.cfg, &srv, err, sizeof(err))) != VV_OK)
+		return cli_fail(c, r, "%s", err);
 	if (a.port_file != NULL && write_port(a.port_file,
 	    api_server_port(srv)) != 0) {
 		api_server_stop(&srv, 0);
