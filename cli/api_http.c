@@ -30,10 +30,7 @@ now_us(void)
 static void
 conn_free(struct api_conn *c)
 {
-	if (c->body != NULL) {
-		sodium_memzero(c->body, c->bodycap);
-		free(c->body);
-	}
+	ab_free(&c->body);
 	ab_free(&c->q.out);
 	vv_audit_free(&c->q.audit);
 	sodium_memzero(c, sizeof(*c));
@@ -41,36 +38,18 @@ conn_free(struct api_conn *c)
 }
 
 /* Appends upload data, up to API_BODY_MAX; beyond it, drops the rest
- * and remembers to answer 413. */
+ * and remembers to answer 413.  The buffer wipes what it held as it
+ * grows: a body carries client data. */
 static void
 body_append(struct api_conn *c, const char *data, size_t n)
 {
-	size_t cap;
-	char *p;
-
-	if (c->too_large || c->bodylen + n > API_BODY_MAX) {
+	if (c->too_large || c->body.len + n > API_BODY_MAX) {
 		c->too_large = 1;
 		return;
 	}
-	if (c->bodylen + n + 1 > c->bodycap) {
-		cap = c->bodycap != 0 ? c->bodycap : 1024;
-		while (cap < c->bodylen + n + 1)
-			cap *= 2;
-		if ((p = malloc(cap)) == NULL) {
-			c->too_large = 1;
-			return;
-		}
-		if (c->body != NULL) {
-			memcpy(p, c->body, c->bodylen);
-			sodium_memzero(c->body, c->bodycap);
-			free(c->body);
-		}
-		c->body = p;
-		c->bodycap = cap;
-	}
-	memcpy(c->body + c->bodylen, data, n);
-	c->bodylen += n;
-	c->body[c->bodylen] = '\0';
+	ab_put(&c->body, data, n);
+	if (c->body.oom)
+		c->too_large = 1;
 }
 
 static const char *
@@ -132,8 +111,8 @@ fill_request(struct api_conn *c)
 	q->q_cursor = arg(mc, "cursor");
 	q->q_phone = arg(mc, "phone");
 	q->q_email = arg(mc, "email");
-	q->body = c->body;
-	q->bodylen = c->bodylen;
+	q->body = c->body.p;
+	q->bodylen = c->body.len;
 }
 
 /* Adds a header line's length ("Key: value\r\n") to *cls. */

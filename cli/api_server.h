@@ -41,8 +41,7 @@ struct api_conn {
 	struct MHD_Connection *mc;
 	int64_t start_us;
 	char request_id[17];
-	char *body;
-	size_t bodylen, bodycap;
+	struct abuf body;
 	int too_large;
 	int state;
 	int commit_failed;
