@@ -337,8 +337,8 @@ read_pem(const char *path, int secret, char **out, size_t *outlen,
 	}
 	n = fread(p, 1, 65535, fp);
 	(void)fclose(fp);
+	p[n] = '\0';		/* n <= 65535: strstr needs the end */
 	if (n == 0 || n == 65535 || strstr(p, "-----BEGIN") == NULL) {
-		p[n < 65535 ? n : 65535] = '\0';
 		(void)snprintf(err, errlen, "%s: not a PEM file of under 64 KiB",
 		    path);
 		if (secret)
@@ -347,7 +347,6 @@ read_pem(const char *path, int secret, char **out, size_t *outlen,
 			free(p);
 		return -1;
 	}
-	p[n] = '\0';
 	*out = p;
 	*outlen = n;
 	return 0;
