@@ -115,10 +115,10 @@ $(BUILD)/tests/%: tests/%.c tests/testlib.c tests/testlib.h $(STATIC_LIB)
 
 # The API server's pure modules (no HTTP, no vault handle): a test or a
 # fuzz target that needs them lists them; the rule above links the extra
-# objects a test depends on.
+# objects a test depends on.  Every tests/test_api_*.c gets them all.
 API_PURE_SRCS = cli/api_route.c cli/api_body.c cli/api_out.c cli/api_guard.c
-$(BUILD)/tests/test_api: $(API_PURE_SRCS:%.c=$(BUILD)/%.o) \
-	$(BUILD)/cli/api_metrics.o
+$(filter $(BUILD)/tests/test_api_%,$(TEST_BINS)): \
+	$(API_PURE_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/cli/api_metrics.o
 
 # ------------------------------------------------------------------ tests
 # Every test makes its own SoftHSM2 token in a temporary directory.
