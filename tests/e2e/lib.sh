@@ -20,8 +20,8 @@
 # $E2E_FAILED_STDERR, so a test can check that no failure message quotes
 # client data.
 #
-# The Makefile's e2e loop runs every tests/e2e/*.sh, this file included:
-# run directly, it does nothing.
+# The Makefile's e2e loop runs tests/e2e/test_*.sh only; run directly,
+# this file does nothing.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	echo "lib.sh: helpers for tests/e2e/test_*.sh; nothing to run"
 	exit 0
