@@ -5,9 +5,11 @@
  * Order of checks: route, method, token, budget (burst, hours), the
  * call, then the budget again with what was read.  A request that
  * crosses a budget gets 423 and nothing it read: its records are logged
- * as read (the server did read them) and the freeze follows them into
- * the log.  Status codes follow the library's errors one to one, and a
- * record the reader may not know of is 404, never 403.
+ * as read (the server did read them).  The freeze is committed at once
+ * and the reads with the next group commit, so in the log the freeze
+ * may come just before them.  Status codes follow the library's errors
+ * one to one, and a record the reader may not know of is 404, never 403
+ * (a tier the role does not read is 403, as docs/api.md says).
  */
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +111,10 @@ get_client(struct api_req *q, vv_vault *v, vv_session *s, struct reads *rd)
 	int r;
 
 	if ((r = vv_get(s, q->param, &rec)) != VV_OK) {
+		/* A refusal counts like a read: probing ids for which tier
+		 * (403) or segment (404) they are in runs into the budgets. */
+		if (r == VV_ERR_DENIED || r == VV_ERR_NOT_FOUND)
+			note_read(rd, q->param);
 		fail_vault(q, v, r);
 		return;
 	}
@@ -387,9 +393,11 @@ get_result(struct api_req *q, vv_vault *v, vv_session *s, const char *token)
 	ab_jstr(&q->out, q->param);
 	ab_puts(&q->out, ",\"contacts\":[");
 	r = vv_unseal_fetch(v, token, q->param, contact, &co);
+	/* Not the vault's message: it names the mirror's path. */
 	if (r == VV_ERR_IO)
-		return api_fail(q, 503, "compliance_unavailable",
-		    vv_vault_errmsg(v));
+		return api_fail(q, 503, "compliance_unavailable", "the "
+		    "release could not be logged to the compliance mirror; "
+		    "the request stays approved: retry later");
 	if (r != VV_OK)
 		return fail_vault(q, v, r);
 	ab_puts(&q->out, "]}\n");
@@ -547,7 +555,7 @@ void
 api_handle(struct api_server *srv, struct api_worker *w, struct api_req *q)
 {
 	struct api_server_view *sv = api_server_view(srv);
-	vv_vault *v = api_worker_vault(w);
+	vv_vault *v = NULL;
 	vv_session *s = NULL;
 	struct reads rd;
 	const char *token = NULL;
@@ -570,6 +578,7 @@ api_handle(struct api_server *srv, struct api_worker *w, struct api_req *q)
 		q->content_type = "text/plain; version=0.0.4";
 		return api_metrics_render(&q->out);
 	}
+	v = api_worker_vault(w);
 	if (authenticate(q, w, &token, &s) != 0)
 		return;
 	vv_session_budget(s, &b);

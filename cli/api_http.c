@@ -92,6 +92,9 @@ respond(struct api_conn *c)
 		    "Bearer realm=\"vipvault\"");
 	if (q->retry_after > 0)
 		(void)MHD_add_response_header(resp, "Retry-After", "1");
+	/* Stopping: one answer per connection, then it closes. */
+	if (c->srv->view.stopping)
+		(void)MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(c->mc, (unsigned)q->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -147,10 +150,17 @@ begin(struct api_server *srv, struct MHD_Connection *mc, const char *url,
 	randombytes_buf(rid, sizeof(rid));
 	(void)sodium_bin2hex(c->request_id, sizeof(c->request_id), rid,
 	    sizeof(rid));
+	c->srv = srv;
 	c->q.method = api_method(method);
 	c->q.route = api_route(url, c->q.param);
 	__atomic_fetch_add(&srv->inflight, 1, __ATOMIC_SEQ_CST);
 	*con_cls = c;
+	/* A request that began after SIGTERM is not one under way. */
+	if (srv->view.stopping && c->q.route != API_R_HEALTH) {
+		api_fail(&c->q, 503, "unavailable", "the server is stopping; "
+		    "retry against another instance");
+		return respond(c);
+	}
 	(void)MHD_get_connection_values(mc, MHD_HEADER_KIND, header_bytes,
 	    &hbytes);
 	if (hbytes > API_HEADERS_MAX) {
@@ -202,7 +212,12 @@ api_http_access(void *cls, struct MHD_Connection *mc, const char *url,
 		return respond(c);
 	}
 	fill_request(c);
-	if ((w = api_server_worker(srv)) == NULL)
+	/* Health, metrics and unknown paths need no vault: they answer
+	 * even while the HSM is out of reach. */
+	w = NULL;
+	if (c->q.route != API_R_NONE && c->q.route != API_R_HEALTH &&
+	    c->q.route != API_R_METRICS && (w = api_server_worker(srv)) ==
+	    NULL)
 		api_fail(&c->q, 503, "unavailable", "the vault cannot be "
 		    "opened (is the HSM reachable?)");
 	else
@@ -210,9 +225,16 @@ api_http_access(void *cls, struct MHD_Connection *mc, const char *url,
 	if (c->q.audit == NULL)
 		return respond(c);
 	c->state = API_CONN_WAITING;
-	MHD_suspend_connection(mc);
-	api_server_enqueue(srv, c);
-	return MHD_YES;
+	if (api_server_enqueue(srv, c) == 0)
+		return MHD_YES;
+	/* The server is stopping: this worker commits the entries itself,
+	 * before the response leaves, as the committer would. */
+	c->state = API_CONN_COMMITTED;
+	if (vv_audit_commit(api_worker_vault(w), &c->q.audit, 1) != VV_OK)
+		api_fail(&c->q, 503, "compliance_unavailable", "the read "
+		    "could not be logged for compliance; nothing was released");
+	vv_audit_free(&c->q.audit);
+	return respond(c);
 }
 
 static void
@@ -257,9 +279,10 @@ api_http_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	if (c == NULL)
 		return;
 	usec = now_us() - c->start_us;
-	if (c->q.status == 0)	/* the client went away, or a timeout */
-		c->q.status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 :
-		    499;
+	/* The client went away, or timed out, before the response was
+	 * through: it did not get what the status says. */
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || c->q.status == 0)
+		c->q.status = 499;
 	api_metrics_request(c->q.route, c->q.status, (uint64_t)usec);
 	if (srv->log_fd >= 0)
 		access_log(srv, c, usec);

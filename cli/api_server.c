@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,17 @@ api_server_view(struct api_server *srv)
 
 /* ---------------------------------------------------------- committer */
 
-void
+int
 api_server_enqueue(struct api_server *srv, struct api_conn *c)
 {
 	(void)pthread_mutex_lock(&srv->qlock);
+	if (srv->no_suspend) {
+		(void)pthread_mutex_unlock(&srv->qlock);
+		return -1;
+	}
+	/* Suspended under the lock: the stop sees every suspension. */
+	MHD_suspend_connection(c->mc);
+	srv->suspended++;
 	c->qnext = NULL;
 	if (srv->qtail != NULL)
 		srv->qtail->qnext = c;
@@ -159,6 +167,7 @@ api_server_enqueue(struct api_server *srv, struct api_conn *c)
 	srv->qtail = c;
 	(void)pthread_cond_signal(&srv->qcond);
 	(void)pthread_mutex_unlock(&srv->qlock);
+	return 0;
 }
 
 static void
@@ -183,6 +192,11 @@ commit_batch(struct api_server *srv, struct api_conn *list)
 		c->state = API_CONN_COMMITTED;
 		MHD_resume_connection(c->mc);
 	}
+	/* Resumed: the stop may go on once none is left suspended. */
+	(void)pthread_mutex_lock(&srv->qlock);
+	srv->suspended -= (unsigned)n;
+	(void)pthread_cond_broadcast(&srv->qcond);
+	(void)pthread_mutex_unlock(&srv->qlock);
 	/* Off the responses' path: the mirror follower copies the entries
 	 * to the compliance mirror while the next batch commits. */
 	(void)pthread_mutex_lock(&srv->qlock);
@@ -352,6 +366,19 @@ read_pem(const char *path, int secret, char **out, size_t *outlen,
 	return 0;
 }
 
+/* libmicrohttpd's messages, without their arguments: those can hold the
+ * request's path, which holds a client id. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	size_t n = strcspn(fmt, "\n");
+
+	(void)cls;
+	(void)ap;
+	(void)fprintf(stderr, "vipvault serve: libmicrohttpd: %.*s\n",
+	    (int)(n > 200 ? 200 : n), fmt);
+}
+
 static unsigned
 pool_size(const struct api_config *cfg)
 {
@@ -370,6 +397,7 @@ start_daemon(struct api_server *srv, char *err, size_t errlen)
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	MHD_LogCallback logger = mhd_log;
 	unsigned threads = pool_size(&srv->cfg);
 
 	if (parse_listen(srv->cfg.listen, &ss, &sslen) != 0) {
@@ -389,6 +417,7 @@ start_daemon(struct api_server *srv, char *err, size_t errlen)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_MEMORY_LIMIT,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_http_completed, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, logger, NULL,
 	    srv->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 	    srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
 	    MHD_OPTION_END);
@@ -506,6 +535,14 @@ api_server_stop(struct api_server **sp, unsigned grace_ms)
 		if ((ls = MHD_quiesce_daemon(srv->d)) != MHD_INVALID_SOCKET)
 			(void)shutdown(ls, SHUT_RDWR);
 		wait_inflight(srv, grace_ms);
+		/* libmicrohttpd aborts if stopped with a connection
+		 * suspended: no more suspensions (a late request commits its
+		 * own entries), and the committer resumes the last ones. */
+		(void)pthread_mutex_lock(&srv->qlock);
+		srv->no_suspend = 1;
+		while (srv->suspended > 0)
+			(void)pthread_cond_wait(&srv->qcond, &srv->qlock);
+		(void)pthread_mutex_unlock(&srv->qlock);
 		MHD_stop_daemon(srv->d);
 		/* Ours to close once the daemon is gone, not before. */
 		if (ls != MHD_INVALID_SOCKET)

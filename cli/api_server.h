@@ -37,6 +37,7 @@ enum api_conn_state { API_CONN_NEW = 0, API_CONN_WAITING,
 
 /* One request, from its first header to its completion. */
 struct api_conn {
+	struct api_server *srv;
 	struct api_req q;
 	struct MHD_Connection *mc;
 	int64_t start_us;
@@ -68,6 +69,11 @@ struct api_server {
 	struct api_conn *qhead, *qtail;
 	int qstop;
 	uint64_t inflight;	/* requests begun and not completed */
+	/* Under qlock: connections suspended for the committer, and
+	 * whether more may be (not once the daemon is about to stop:
+	 * libmicrohttpd refuses to stop with one suspended). */
+	unsigned suspended;
+	int no_suspend;
 	/* the mirror follower: its own vault handle and thread */
 	vv_vault *mv;
 	pthread_t mirror;
@@ -87,6 +93,8 @@ void api_http_completed(void *cls, struct MHD_Connection *mc,
 
 /* api_server.c */
 struct api_worker *api_server_worker(struct api_server *srv);
-void api_server_enqueue(struct api_server *srv, struct api_conn *c);
+/* Suspends c and hands it to the committer: 0.  -1 when the server is
+ * about to stop: the caller commits c's entries itself. */
+int api_server_enqueue(struct api_server *srv, struct api_conn *c);
 
 #endif /* VV_API_SERVER_H */

@@ -264,7 +264,7 @@ vv_unseal_fetch(vv_vault *v, const char *token, const char *id,
 	if ((r = vv_token_parse(token, tid, secret)) != VV_OK ||
 	    (r = log_release(v, &q)) != VV_OK)
 		goto out;
-	vv_unseal_decryptions++;
+	__atomic_fetch_add(&vv_unseal_decryptions, 1, __ATOMIC_RELAXED);
 	if ((r = open_release(v, &q, secret, &plain, &plainlen)) != VV_OK)
 		goto out;
 	/* Closed before the plaintext leaves: fetched once. */
