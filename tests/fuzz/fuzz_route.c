@@ -73,12 +73,49 @@ is_external_id(const char *s)
 }
 
 /* vv_valid_external_id: 1 to 127 bytes, none below 0x21 nor 0x7f. */
+/* Well-formed UTF-8 (RFC 3629), written out here rather than taken from
+ * the vault's decoder, so that the two can disagree. */
+static int
+utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	unsigned long cp;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			len = 2, cp = s[i] & 0x1f;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef)
+			len = 3, cp = s[i] & 0x0f;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			len = 4, cp = s[i] & 0x07;
+		else
+			return 0;
+		if (n - i < len)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 static int
 is_vault_id(const char *s)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n >= API_PARAM_MAX)
+	if (n == 0 || n >= API_PARAM_MAX || !utf8_ok((const unsigned char *)s,
+	    n))
 		return 0;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
