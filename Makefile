@@ -226,7 +226,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/vipvault
-	install -m 0644 include/vipvault.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/vipvault.h include/vipvault_dual.h \
+	  include/vipvault_compliance.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libvipvault.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libvipvault.so.$(SOVERSION)
@@ -237,6 +238,8 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vipvault \
 	  $(DESTDIR)$(PREFIX)/include/vipvault.h \
+	  $(DESTDIR)$(PREFIX)/include/vipvault_dual.h \
+	  $(DESTDIR)$(PREFIX)/include/vipvault_compliance.h \
 	  $(DESTDIR)$(PREFIX)/lib/libvipvault.* \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/vipvault.pc \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/vipvault.1

@@ -7,6 +7,7 @@
  *   api_guard.c    per-token budgets: throttle and freeze decisions
  *   api_metrics.c  counters and histograms in Prometheus text
  *   api_handlers.c one function per endpoint, on a worker's vault
+ *   api_unseal.c   the unseal endpoints
  *   api_server.c   libmicrohttpd, workers, group commit, access log
  *   cmd_serve.c    the command: options, signals, graceful stop
  * docs/api.md documents the API for integrators.
@@ -180,6 +181,17 @@ struct api_req {
 	char user[64];
 	char role[64];
 };
+
+/* A library error on v as an HTTP answer; a built answer's status. */
+void api_fail_vault(struct api_req *q, vv_vault *v, int err);
+void api_ok(struct api_req *q, int status);
+
+/* api_unseal.c: POST /v1/unseal-requests, GET .../{id}, GET .../result. */
+void api_unseal_new(struct api_req *q, vv_vault *v, vv_session *s,
+    const char *token);
+void api_unseal_get(struct api_req *q, vv_vault *v, vv_session *s);
+void api_unseal_result(struct api_req *q, vv_vault *v, vv_session *s,
+    const char *token);
 
 /* Runs the request on worker w's vault. */
 void api_handle(struct api_server *srv, struct api_worker *w,

@@ -55,9 +55,8 @@ api_fail(struct api_req *q, int status, const char *code,
 	api_error_json(&q->out, code, message);
 }
 
-/* A library error on v as an HTTP answer. */
-static void
-fail_vault(struct api_req *q, vv_vault *v, int err)
+void
+api_fail_vault(struct api_req *q, vv_vault *v, int err)
 {
 	const char *msg = vv_vault_errmsg(v);
 
@@ -94,8 +93,8 @@ fail_vault(struct api_req *q, vv_vault *v, int err)
 	}
 }
 
-static void
-ok_json(struct api_req *q, int status)
+void
+api_ok(struct api_req *q, int status)
 {
 	q->status = status;
 	if (q->out.oom)
@@ -115,14 +114,14 @@ get_client(struct api_req *q, vv_vault *v, vv_session *s, struct reads *rd)
 		 * (403) or segment (404) they are in runs into the budgets. */
 		if (r == VV_ERR_DENIED || r == VV_ERR_NOT_FOUND)
 			note_read(rd, q->param);
-		fail_vault(q, v, r);
+		api_fail_vault(q, v, r);
 		return;
 	}
 	note_read(rd, q->param);
 	api_record_json(&q->out, rec);
 	ab_puts(&q->out, "\n");
 	vv_record_free(&rec);
-	ok_json(q, 200);
+	api_ok(q, 200);
 }
 
 static void
@@ -139,14 +138,14 @@ put_client(struct api_req *q, vv_vault *v, vv_session *s)
 		goto out;
 	}
 	if ((r = vv_session_put(s, &p.in, &created, &tier)) != VV_OK) {
-		fail_vault(q, v, r);
+		api_fail_vault(q, v, r);
 		goto out;
 	}
 	ab_puts(&q->out, "{\"external_id\":");
 	ab_jstr(&q->out, q->param);
 	ab_printf(&q->out, ",\"tier\":\"%s\",\"created\":%s}\n",
 	    vv_tier_name(tier), created ? "true" : "false");
-	ok_json(q, created ? 201 : 200);
+	api_ok(q, created ? 201 : 200);
 out:
 	api_put_clear(&p);
 }
@@ -199,7 +198,7 @@ list_clients(struct api_req *q, vv_vault *v, vv_session *s, struct reads *rd)
 	ab_puts(&q->out, "{\"clients\":[");
 	if ((r = vv_list_page(s, tier, q->q_owner, after, limit, page_record,
 	    &po, &more)) != VV_OK)
-		return fail_vault(q, v, r);
+		return api_fail_vault(q, v, r);
 	ab_puts(&q->out, "],\"next_cursor\":");
 	if (more && api_cursor_encode(po.last, cursor, sizeof(cursor)) == 0)
 		ab_jstr(&q->out, cursor);
@@ -207,7 +206,7 @@ list_clients(struct api_req *q, vv_vault *v, vv_session *s, struct reads *rd)
 		ab_puts(&q->out, "null");
 	ab_puts(&q->out, "}\n");
 	sodium_memzero(po.last, sizeof(po.last));
-	ok_json(q, 200);
+	api_ok(q, 200);
 }
 
 struct lookup_out {
@@ -253,155 +252,9 @@ lookup(struct api_req *q, vv_vault *v, vv_session *s, struct reads *rd)
 	if (r == VV_ERR_NOT_FOUND)
 		note_read(rd, kind == 0 ? q->q_phone : q->q_email);
 	if (r != VV_OK)
-		return fail_vault(q, v, r);
+		return api_fail_vault(q, v, r);
 	ab_puts(&q->out, "]}\n");
-	ok_json(q, 200);
-}
-
-/* ----------------------------------------------------------- unseal */
-
-struct unseal_view {
-	const char *user;
-	int found;
-	char state[16];
-	struct abuf *out;
-};
-
-static int
-unseal_info(void *arg, const vv_unseal_info *i)
-{
-	struct unseal_view *uv = arg;
-	size_t k;
-
-	/* Someone else's request, or a re-split, does not exist here. */
-	if (strcmp(i->kind, "unseal") != 0 || strcmp(i->requester,
-	    uv->user) != 0)
-		return 1;
-	uv->found = 1;
-	(void)snprintf(uv->state, sizeof(uv->state), "%s", i->state);
-	if (uv->out == NULL)
-		return 1;
-	ab_puts(uv->out, "{\"id\":");
-	ab_jstr(uv->out, i->id);
-	ab_puts(uv->out, ",\"state\":");
-	ab_jstr(uv->out, i->state);
-	ab_puts(uv->out, ",\"reason\":");
-	ab_jstr(uv->out, i->reason);
-	ab_puts(uv->out, ",\"records\":[");
-	for (k = 0; k < i->nrecords; k++) {
-		if (k > 0)
-			ab_puts(uv->out, ",");
-		ab_jstr(uv->out, i->records[k]);
-	}
-	ab_printf(uv->out, "],\"approvals\":%zu,\"threshold\":%u,"
-	    "\"created\":%lld,\"expires\":%lld}\n", i->napproved,
-	    i->threshold, (long long)i->created, (long long)i->expires);
-	return 1;
-}
-
-static int
-show_request(vv_vault *v, const char *id, vv_session *s, struct abuf *out,
-    struct unseal_view *uv)
-{
-	int r;
-
-	memset(uv, 0, sizeof(*uv));
-	uv->user = vv_session_user(s);
-	uv->out = out;
-	r = vv_unseal_show(v, id, unseal_info, uv);
-	if (r == VV_OK && !uv->found)
-		r = VV_ERR_NOT_FOUND;
-	return r;
-}
-
-static void
-new_request(struct api_req *q, vv_vault *v, vv_session *s, const char *token)
-{
-	struct api_unseal_body u;
-	struct unseal_view uv;
-	char id[VV_REQ_ID_HEX], err[160];
-	int r;
-
-	r = api_parse_unseal(q->body, q->bodylen, &u, err, sizeof(err));
-	if (r != API_BODY_OK) {
-		api_fail(q, 400, r == API_BODY_JSON ? "invalid_json" :
-		    "invalid_field", err);
-		goto out;
-	}
-	if ((r = vv_unseal_request(v, token, u.records, u.n, u.reason, u.ttl,
-	    id)) != VV_OK || (r = show_request(v, id, s, &q->out, &uv)) !=
-	    VV_OK) {
-		fail_vault(q, v, r);
-		goto out;
-	}
-	ok_json(q, 201);
-out:
-	api_unseal_clear(&u);
-}
-
-static void
-get_request(struct api_req *q, vv_vault *v, vv_session *s)
-{
-	struct unseal_view uv;
-	int r;
-
-	if ((r = show_request(v, q->param, s, &q->out, &uv)) != VV_OK)
-		return fail_vault(q, v, r);
-	ok_json(q, 200);
-}
-
-struct contacts_out {
-	struct abuf *out;
-	size_t n;
-};
-
-static int
-contact(void *arg, const vv_contact *c)
-{
-	struct contacts_out *co = arg;
-
-	ab_puts(co->out, co->n++ > 0 ? ",{\"external_id\":" :
-	    "{\"external_id\":");
-	ab_jstr(co->out, c->external_id);
-	ab_puts(co->out, ",\"phone\":");
-	ab_jstr(co->out, c->phone);
-	ab_puts(co->out, ",\"email\":");
-	ab_jstr(co->out, c->email);
-	ab_puts(co->out, ",\"address\":");
-	ab_jstr(co->out, c->address);
-	ab_puts(co->out, "}");
-	return 0;
-}
-
-static void
-get_result(struct api_req *q, vv_vault *v, vv_session *s, const char *token)
-{
-	struct contacts_out co = { &q->out, 0 };
-	struct unseal_view uv;
-	int r;
-
-	if ((r = show_request(v, q->param, s, NULL, &uv)) != VV_OK)
-		return fail_vault(q, v, r);
-	if (strcmp(uv.state, "approved") != 0)
-		return api_fail(q, 409, strcmp(uv.state, "pending") == 0 ?
-		    "not_approved" : strcmp(uv.state, "fetched") == 0 ?
-		    "already_fetched" : strcmp(uv.state, "denied") == 0 ?
-		    "denied" : "expired", strcmp(uv.state, "pending") == 0 ?
-		    "the request is waiting for key managers' approvals" :
-		    "the request is closed; its contacts are not available");
-	ab_puts(&q->out, "{\"id\":");
-	ab_jstr(&q->out, q->param);
-	ab_puts(&q->out, ",\"contacts\":[");
-	r = vv_unseal_fetch(v, token, q->param, contact, &co);
-	/* Not the vault's message: it names the mirror's path. */
-	if (r == VV_ERR_IO)
-		return api_fail(q, 503, "compliance_unavailable", "the "
-		    "release could not be logged to the compliance mirror; "
-		    "the request stays approved: retry later");
-	if (r != VV_OK)
-		return fail_vault(q, v, r);
-	ab_puts(&q->out, "]}\n");
-	ok_json(q, 200);
+	api_ok(q, 200);
 }
 
 /* ---------------------------------------------------------- dispatch */
@@ -500,13 +353,13 @@ dispatch(struct api_req *q, vv_vault *v, vv_session *s, const char *token,
 		lookup(q, v, s, rd);
 		break;
 	case API_R_UNSEAL_NEW:
-		new_request(q, v, s, token);
+		api_unseal_new(q, v, s, token);
 		break;
 	case API_R_UNSEAL:
-		get_request(q, v, s);
+		api_unseal_get(q, v, s);
 		break;
 	case API_R_UNSEAL_RESULT:
-		get_result(q, v, s, token);
+		api_unseal_result(q, v, s, token);
 		break;
 	default:
 		api_fail(q, 404, "not_found", "no such endpoint");
@@ -547,7 +400,7 @@ authenticate(struct api_req *q, struct api_worker *w, const char **token,
 		api_metrics_denial(API_D_UNAUTHORIZED);
 		api_fail(q, 401, "unauthorized", API_UNAUTHORIZED);
 	} else
-		fail_vault(q, api_worker_vault(w), r);
+		api_fail_vault(q, api_worker_vault(w), r);
 	return -1;
 }
 
