@@ -214,6 +214,30 @@ test_database_corrupt(void **state)
 	free(p);
 }
 
+static int
+count_fn(void *arg, const vv_record *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Records the vipdesk token finds by this phone; -error on failure. */
+static int
+phone_matches(struct tl_vault *t, const char *phone)
+{
+	vv_session *s = NULL;
+	int n = 0, r;
+
+	if ((r = vv_session_open(t->v, t->vipdesk, &s)) != VV_OK)
+		return -r;
+	r = vv_find_phone(s, phone, count_fn, &n);
+	vv_session_free(&s);
+	if (r == VV_ERR_NOT_FOUND)
+		return 0;
+	return r == VV_OK ? n : -r;
+}
+
 static void
 test_schema_newer(void **state)
 {
@@ -225,7 +249,7 @@ test_schema_newer(void **state)
 	close_and_snapshot(t, &before);
 	assert_int_equal(try_open(t, msg, sizeof(msg)), VV_ERR_SCHEMA);
 	assert_string_equal(msg, "the vault's schema is version 99; this "
-	    "vipvault knows up to 4: upgrade vipvault");
+	    "vipvault knows up to 5: upgrade vipvault");
 	assert_unchanged(t, &before);
 }
 
@@ -253,9 +277,11 @@ test_schema_1_migrates(void **state)
 	    "DROP TABLE releases; DROP TABLE "
 	    "approvals; DROP TABLE unseal_requests; DROP TABLE shares; "
 	    "DROP TABLE managers; DROP TABLE clog; DROP TABLE clog_heads; "
-	    "DROP TABLE clog_state; PRAGMA user_version = 1"), 0);
+	    "DROP TABLE clog_state; DROP TABLE lookups; "
+	    "PRAGMA user_version = 1"), 0);
 	assert_int_equal(tl_vault_reopen(t), 0);
-	assert_int_equal(tl_sql_int(t, "PRAGMA user_version"), 4);
+	assert_int_equal(tl_sql_int(t, "PRAGMA user_version"), 5);
+	assert_int_equal(phone_matches(t, "+1-415-555-0101"), 1);
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records WHERE "
 	    "canary = 0"), tl_sql_int(t, "SELECT count(*) FROM records"));
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM sqlite_master "
@@ -263,6 +289,28 @@ test_schema_1_migrates(void **state)
 	    "'approvals', 'releases')"), 5);
 	assert_int_equal(tl_read_as(t, t->crm, "S1", &r), VV_OK);
 	vv_record_free(&r);
+}
+
+/* A schema 4 vault (blind indexes as SQLite indexes) gets its lookup
+ * buckets filled from the records, and lookups find what they found. */
+static void
+test_schema_4_migrates(void **state)
+{
+	struct tl_vault *t = *state;
+
+	assert_int_equal(tl_sql(t, "DROP TABLE lookups; DELETE FROM meta "
+	    "WHERE key LIKE 'lookup%'; CREATE INDEX records_phone ON "
+	    "records(phone_idx); CREATE INDEX records_email ON "
+	    "records(email_idx); PRAGMA user_version = 4"), 0);
+	assert_int_equal(tl_vault_reopen(t), 0);
+	assert_int_equal(tl_sql_int(t, "PRAGMA user_version"), 5);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('records_phone', 'records_email')"), 0);
+	/* Five records, each with a phone and an e-mail. */
+	assert_int_equal(tl_sql_int(t, "SELECT value FROM meta WHERE key = "
+	    "'lookup_entries'"), 10);
+	assert_int_equal(phone_matches(t, "+1-415-555-0101"), 1);
+	assert_int_equal(phone_matches(t, "+1 415 555 0199"), 0);
 }
 
 static void
@@ -372,6 +420,8 @@ main(void)
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test(test_create_failure_leaves_nothing),
 		cmocka_unit_test_setup_teardown(test_schema_1_migrates,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_schema_4_migrates,
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_confidential_at_rest,
 		    tl_setup_vault, tl_teardown_vault),

@@ -285,7 +285,7 @@ vv_import_csv(vv_vault *v, const char *path, vv_progress_fn *progress,
 	if ((r = vv_policy_load(v)) != VV_OK ||
 	    (r = vv_writer_new(v, &im.w)) != VV_OK ||
 	    (r = import_rows(&im, progress, arg, (uint64_t)sb.st_size,
-	    &sum)) != VV_OK) {
+	    &sum)) != VV_OK || (r = vv_writer_flush(v, im.w)) != VV_OK) {
 		vv_writer_free(&im.w);
 		vv_store_rollback(v);
 		goto out;

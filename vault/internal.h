@@ -25,7 +25,7 @@
 #define VV_NAME_MAX      64u	/* role, user, owner names */
 #define VV_EXTID_MAX     128u
 #define VV_BATCH_RECORDS 1024u	/* records sharing one data key */
-#define VV_SCHEMA_VERSION 4
+#define VV_SCHEMA_VERSION 5
 #define VV_FIELD_MAX     65536u	/* bytes in one field */
 #define VV_LOG_KEYS_LEN  (32u + crypto_sign_SECRETKEYBYTES + 32u)
 #define VV_LOG_MIRROR_KEY (32u + crypto_sign_SECRETKEYBYTES)	/* offset */
@@ -85,6 +85,9 @@ struct vv_vault {
 	 * begin and rollback. */
 	struct clog_state *clog_cache;
 	int clog_cache_valid;
+	/* Blind-index changes made by writers and not yet applied
+	 * (lookups.c): a commit is refused while there are any. */
+	size_t lookups_pending;
 	struct vv_domain_key dom[VV_DOM_COUNT];
 	vv_policy policy;
 	char errmsg[VV_ERRMSG_MAX];
@@ -316,6 +319,10 @@ struct vv_plain {
 	struct vv_class_text cls[VV_CLASS_COUNT];
 	const int64_t *phone_idx;	/* NULL: no phone */
 	const int64_t *email_idx;
+	/* An update's blind indexes as stored (vv_writer_lookup), for the
+	 * lookup index to forget. */
+	int had_phone, had_email;
+	int64_t old_phone_idx, old_email_idx;
 	/* Contacts already under dual control stay there whatever the
 	 * tier: an update seals them again in the VIP contact domain. */
 	int contacts_sealed;
@@ -341,6 +348,9 @@ int vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 int vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 /* Starts a new batch of data keys every VV_BATCH_RECORDS records. */
 void vv_writer_rotate(struct vv_writer *w);
+/* Applies the blind-index changes of the records stored so far; required
+ * before the transaction commits (and before a lookup in it). */
+int vv_writer_flush(vv_vault *v, struct vv_writer *w);
 /* Blind index of a normalised value; kind is "phone" or "email". */
 enum vv_index_kind { VV_INDEX_PHONE = 0, VV_INDEX_EMAIL = 1 };
 int64_t vv_blind_index(const vv_vault *v, int kind, const char *value);

@@ -167,6 +167,7 @@ vv_record_put(vv_vault *v, const vv_record_input *in)
 	if ((r = vv_policy_load(v)) != VV_OK ||
 	    (r = vv_writer_new(v, &w)) != VV_OK ||
 	    (r = vv_writer_put(v, w, in, NULL, NULL, NULL)) != VV_OK ||
+	    (r = vv_writer_flush(v, w)) != VV_OK ||
 	    (r = vv_clog_note(v, VV_EV_RECORD_PUT, NULL, NULL, NULL,
 	    in->external_id, 0, 0)) != VV_OK)
 		goto fail;

@@ -16,10 +16,12 @@
 #include <string.h>
 
 #include "vault/internal.h"
+#include "vault/lookups.h"
 #include "vault/mask.h"
 
 struct vv_writer {
 	struct vv_batch *batch;
+	struct vv_lookups *lk;
 	sqlite3_stmt *lookup, *max_id, *insert, *update, *reseal;
 	struct vv_buf ct[VV_CLASS_COUNT];
 	size_t in_batch;
@@ -34,8 +36,13 @@ vv_writer_new(vv_vault *v, struct vv_writer **out)
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return vv_fail(v, VV_ERR_NOMEM, "out of memory");
+	if ((r = vv_lookups_new(v, &w->lk)) != VV_OK) {
+		free(w);
+		return vv_fail(v, r, "out of memory");
+	}
 	if ((r = vv_batch_new(v, &w->batch)) != VV_OK ||
-	    (r = vv_prepare(v, "SELECT r.id, r.tier, r.pinned, d.domain FROM "
+	    (r = vv_prepare(v, "SELECT r.id, r.tier, r.pinned, d.domain, "
+	    "r.phone_idx, r.email_idx FROM "
 	    "records r LEFT JOIN data_keys d ON d.id = r.dk_contact WHERE "
 	    "r.external_id = ?", &w->lookup)) != VV_OK ||
 	    (r = vv_prepare(v, "SELECT coalesce(max(id), 0) + 1 FROM records",
@@ -73,6 +80,7 @@ vv_writer_free(struct vv_writer **wp)
 	if (wp == NULL || (w = *wp) == NULL)
 		return;
 	vv_batch_free(&w->batch);
+	vv_lookups_free(&w->lk);
 	sqlite3_finalize(w->lookup);
 	sqlite3_finalize(w->max_id);
 	sqlite3_finalize(w->insert);
@@ -82,6 +90,12 @@ vv_writer_free(struct vv_writer **wp)
 		vv_buf_free(&w->ct[c]);
 	free(w);
 	*wp = NULL;
+}
+
+int
+vv_writer_flush(vv_vault *v, struct vv_writer *w)
+{
+	return vv_lookups_flush(v, w->lk);
 }
 
 void
@@ -269,6 +283,29 @@ bind_row(sqlite3_stmt *st, const struct vv_plain *p, int64_t dk_main,
 	(void)sqlite3_bind_int64(st, 16, vv_now());
 }
 
+/* What the lookup index must learn of a stored record: its new blind
+ * indexes, and for an update the old ones to forget.  Re-sealing changes
+ * neither. */
+static int
+index_changes(vv_vault *v, struct vv_writer *w, const struct vv_plain *p)
+{
+	int r = VV_OK;
+
+	if (p->reseal)
+		return VV_OK;
+	if (p->exists && p->had_phone)
+		r = vv_lookups_remove(w->lk, VV_INDEX_PHONE, p->old_phone_idx,
+		    p->id);
+	if (r == VV_OK && p->exists && p->had_email)
+		r = vv_lookups_remove(w->lk, VV_INDEX_EMAIL, p->old_email_idx,
+		    p->id);
+	if (r == VV_OK && p->phone_idx != NULL)
+		r = vv_lookups_add(w->lk, VV_INDEX_PHONE, *p->phone_idx, p->id);
+	if (r == VV_OK && p->email_idx != NULL)
+		r = vv_lookups_add(w->lk, VV_INDEX_EMAIL, *p->email_idx, p->id);
+	return r == VV_OK ? VV_OK : vv_fail(v, r, "out of memory");
+}
+
 /*
  * Seals and stores p.  For a new record (p->exists == 0) returns
  * VV_ERR_EXISTS, without a message, when its external id is already
@@ -293,6 +330,8 @@ vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 		return VV_ERR_EXISTS;
 	if (rc != SQLITE_DONE)
 		return vv_fail_db(v, rc, "storing a record");
+	if ((r = index_changes(v, w, p)) != VV_OK)
+		return r;
 	if (++w->in_batch >= VV_BATCH_RECORDS)
 		vv_writer_rotate(w);
 	return VV_OK;
@@ -317,6 +356,10 @@ vv_writer_lookup(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
 			p->tier = sqlite3_column_int(w->lookup, 1);
 		p->contacts_sealed = sqlite3_column_int(w->lookup, 3) ==
 		    VV_DOM_VIP_CONTACT;
+		p->had_phone = sqlite3_column_type(w->lookup, 4) != SQLITE_NULL;
+		p->old_phone_idx = sqlite3_column_int64(w->lookup, 4);
+		p->had_email = sqlite3_column_type(w->lookup, 5) != SQLITE_NULL;
+		p->old_email_idx = sqlite3_column_int64(w->lookup, 5);
 	}
 	(void)sqlite3_reset(w->lookup);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "vault/internal.h"
+#include "vault/lookups.h"
 
 static const char migration_1[] =
 	"CREATE TABLE meta ("
@@ -166,6 +167,16 @@ static const char migration_4[] =
 	"ALTER TABLE records ADD COLUMN canary INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX records_canary ON records(canary) WHERE canary = 1;";
 
+/* The blind index moves out of two SQLite indexes into buckets
+ * (lookups.c); the columns stay, so an update knows what to remove.  The
+ * buckets are filled from the records by vv_lookups_rebuild. */
+static const char migration_5[] =
+	"CREATE TABLE lookups ("
+	"  bucket INTEGER PRIMARY KEY,"
+	"  entries BLOB NOT NULL);"
+	"DROP INDEX IF EXISTS records_phone;"
+	"DROP INDEX IF EXISTS records_email;";
+
 /* migrations[n] turns schema n-1 into schema n. */
 static const char *const migrations[] = {
 	NULL,
@@ -173,6 +184,7 @@ static const char *const migrations[] = {
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 static const char *
@@ -200,7 +212,8 @@ vv_schema_migrate(vv_vault *v, int from)
 			    "schema %d", version);
 			goto fail;
 		}
-		if ((r = vv_exec(v, sql)) != VV_OK)
+		if ((r = vv_exec(v, sql)) != VV_OK ||
+		    (version == 5 && (r = vv_lookups_rebuild(v)) != VV_OK))
 			goto fail;
 	}
 	(void)snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",

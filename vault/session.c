@@ -13,6 +13,7 @@
 
 #include "vault/internal.h"
 #include "vault/event.h"
+#include "vault/lookups.h"
 #include "vault/session_int.h"
 #include "vault/normalize.h"
 
@@ -279,13 +280,9 @@ find(vv_session *s, int kind, const char *normal, vv_record_fn *fn,
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = vv_prepare(v, kind == VV_INDEX_PHONE ?
-	    "SELECT " VV_RECORD_COLUMNS " FROM records r WHERE "
-	    "r.phone_idx = ? ORDER BY r.external_id" :
-	    "SELECT " VV_RECORD_COLUMNS " FROM records r WHERE "
-	    "r.email_idx = ? ORDER BY r.external_id", &st)) != VV_OK)
+	if ((r = vv_lookups_prepare(v, kind, vv_blind_index(v, kind, normal),
+	    "SELECT " VV_RECORD_COLUMNS " FROM records r", &st)) != VV_OK)
 		return r;
-	(void)sqlite3_bind_int64(st, 1, vv_blind_index(v, kind, normal));
 	r = vv_session_walk(s, st, VV_EV_RECORD_FIND, find_filter, &f);
 	sqlite3_finalize(st);
 	if (r == VV_OK && f.matched == 0)

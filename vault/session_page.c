@@ -14,6 +14,7 @@
 
 #include "vault/internal.h"
 #include "vault/event.h"
+#include "vault/lookups.h"
 #include "vault/mask.h"
 #include "vault/normalize.h"
 #include "vault/session_int.h"
@@ -186,13 +187,10 @@ vv_lookup(vv_session *s, int kind, const char *value, vv_lookup_fn *fn,
 		    kind == VV_INDEX_PHONE ? "phone" : "email");
 		goto out;
 	}
-	if ((r = vv_prepare(s->v, kind == VV_INDEX_PHONE ?
-	    "SELECT r.external_id, r.owner, r.tier, r.canary FROM records r "
-	    "WHERE r.phone_idx = ? ORDER BY r.external_id" :
-	    "SELECT r.external_id, r.owner, r.tier, r.canary FROM records r "
-	    "WHERE r.email_idx = ? ORDER BY r.external_id", &st)) != VV_OK)
+	if ((r = vv_lookups_prepare(s->v, kind, vv_blind_index(s->v, kind,
+	    normal), "SELECT r.external_id, r.owner, r.tier, r.canary FROM "
+	    "records r", &st)) != VV_OK)
 		goto out;
-	(void)sqlite3_bind_int64(st, 1, vv_blind_index(s->v, kind, normal));
 	r = lookup_rows(s, st, masked, fn, arg, &found);
 	if (r == VV_OK && found == 0 && (r = vv_audit_miss(s,
 	    kind == VV_INDEX_PHONE ? "phone" : "email")) == VV_OK)

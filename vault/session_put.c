@@ -100,6 +100,7 @@ vv_session_put(vv_session *s, const vv_record_input *in, int *created,
 	    (r = check_existing(s, in)) != VV_OK ||
 	    (r = vv_writer_new(v, &w)) != VV_OK ||
 	    (r = vv_writer_put(v, w, in, &t, &inserted, NULL)) != VV_OK ||
+	    (r = vv_writer_flush(v, w)) != VV_OK ||
 	    (r = note_put(s, in->external_id, inserted)) != VV_OK)
 		goto fail;
 	vv_writer_free(&w);

@@ -210,6 +210,11 @@ vv_store_commit(vv_vault *v)
 {
 	int r, rc;
 
+	/* A writer that did not apply its blind-index changes would leave
+	 * records that no lookup finds. */
+	if (v->lookups_pending != 0)
+		return vv_fail(v, VV_ERR_INTERNAL, "blind index changes were "
+		    "not applied before the commit");
 	/* The log's state row goes in with the entries it describes. */
 	if ((r = vv_clog_flush(v)) != VV_OK)
 		return r;
