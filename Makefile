@@ -158,7 +158,8 @@ VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
 	   --suppressions=$(abspath tests/valgrind.supp)
 INTEGRATION = test_p11 test_p11_keys test_vault test_records test_tiers \
 	      test_failures test_softfido test_dual_setup test_unseal \
-	      test_unseal_tamper test_clog test_session_api test_lookups
+	      test_unseal_tamper test_clog test_session_api test_lookups \
+	      test_import
 valgrind: $(INTEGRATION:%=$(BUILD)/tests/%) $(CLI_BIN)
 	$(Q)fail=0; for t in $(INTEGRATION:%=$(BUILD)/tests/%); do \
 	  echo "== valgrind $$t"; $(VALGRIND) $$t || \

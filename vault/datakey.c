@@ -11,6 +11,7 @@
  * XChaCha20 subkeys) in guarded memory, so one X25519 opening serves a
  * whole batch.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +163,10 @@ struct vv_batch {
 	uint8_t *keys;		/* VV_DOM_COUNT subkeys, guarded */
 	struct batch_dom d[VV_DOM_COUNT];
 	sqlite3_stmt *insert;
+	_Atomic int64_t *next_id;	/* shared id counter, or NULL */
+	int deferred;		/* new keys wait in pending[] */
+	struct vv_dk_row pending[VV_DK_PENDING_MAX];
+	size_t npending;
 };
 
 int
@@ -176,8 +181,8 @@ vv_batch_new(vv_vault *v, struct vv_batch **out)
 		free(b);
 		return vv_fail(v, VV_ERR_NOMEM, "out of guarded memory");
 	}
-	if ((r = vv_prepare(v, "INSERT INTO data_keys(domain, version, "
-	    "sealed, nonce_prefix) VALUES (?, ?, ?, ?)", &b->insert)) !=
+	if ((r = vv_prepare(v, "INSERT INTO data_keys(id, domain, version, "
+	    "sealed, nonce_prefix) VALUES (?, ?, ?, ?, ?)", &b->insert)) !=
 	    VV_OK) {
 		vv_batch_free(&b);
 		return r;
@@ -206,33 +211,109 @@ vv_batch_free(struct vv_batch **bp)
 	*bp = NULL;
 }
 
+int
+vv_data_key_next_id(vv_vault *v, int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = vv_prepare(v, "SELECT coalesce(max(id), 0) + 1 FROM "
+	    "data_keys", &st)) != VV_OK)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
+		r = vv_fail_db(v, rc, "reading data key ids");
+	sqlite3_finalize(st);
+	return r;
+}
+
+void
+vv_batch_share_ids(struct vv_batch *b, _Atomic int64_t *next, int deferred)
+{
+	b->next_id = next;
+	b->deferred = deferred;
+}
+
+size_t
+vv_batch_take_keys(struct vv_batch *b, struct vv_dk_row *rows, size_t max)
+{
+	size_t n = b->npending < max ? b->npending : max;
+
+	memcpy(rows, b->pending, n * sizeof(*rows));
+	memmove(b->pending, b->pending + n, (b->npending - n) *
+	    sizeof(*rows));
+	b->npending -= n;
+	return n;
+}
+
+/* Stores row; with row->id 0 the database chooses the id, returned in
+ * row's place through *id. */
+static int
+store_key(vv_vault *v, struct vv_batch *b, const struct vv_dk_row *row,
+    int64_t *id)
+{
+	int rc;
+
+	(void)sqlite3_reset(b->insert);
+	if (row->id > 0)
+		(void)sqlite3_bind_int64(b->insert, 1, row->id);
+	else
+		(void)sqlite3_bind_null(b->insert, 1);
+	(void)sqlite3_bind_int(b->insert, 2, row->domain);
+	(void)sqlite3_bind_int64(b->insert, 3, row->version);
+	(void)sqlite3_bind_blob(b->insert, 4, row->sealed, sizeof(row->sealed),
+	    SQLITE_STATIC);
+	(void)sqlite3_bind_blob(b->insert, 5, row->prefix, sizeof(row->prefix),
+	    SQLITE_STATIC);
+	rc = sqlite3_step(b->insert);
+	(void)sqlite3_reset(b->insert);
+	if (rc != SQLITE_DONE)
+		return vv_fail_db(v, rc, "storing a data key");
+	*id = row->id > 0 ? row->id : sqlite3_last_insert_rowid(v->db);
+	return VV_OK;
+}
+
+int
+vv_batch_store_key(vv_vault *v, struct vv_batch *b,
+    const struct vv_dk_row *row)
+{
+	int64_t id;
+
+	return store_key(v, b, row, &id);
+}
+
 static int
 start_domain(vv_vault *v, struct vv_batch *b, int domain)
 {
-	uint8_t sealed[crypto_box_SEALBYTES + VV_KEY_LEN];
 	uint8_t *key = b->keys + (size_t)domain * VV_KEY_LEN;
 	struct batch_dom *d = &b->d[domain];
-	int rc;
+	struct vv_dk_row row;
+	int r;
 
+	if (b->deferred && b->npending == VV_DK_PENDING_MAX)
+		return vv_fail(v, VV_ERR_INTERNAL, "too many data keys "
+		    "pending");
+	memset(&row, 0, sizeof(row));
 	crypto_aead_xchacha20poly1305_ietf_keygen(key);
 	randombytes_buf(d->prefix, sizeof(d->prefix));
 	d->counter = 0;
 	d->version = v->dom[domain].version;
-	if (crypto_box_seal(sealed, key, VV_KEY_LEN, v->dom[domain].pk) != 0)
+	if (crypto_box_seal(row.sealed, key, VV_KEY_LEN, v->dom[domain].pk) !=
+	    0)
 		return vv_fail(v, VV_ERR_INTERNAL, "sealing a data key");
 	/* From here on the batch needs only the subkey. */
 	vv_xchacha_subkey(key, key, d->prefix);
-	(void)sqlite3_reset(b->insert);
-	(void)sqlite3_bind_int(b->insert, 1, domain);
-	(void)sqlite3_bind_int64(b->insert, 2, d->version);
-	(void)sqlite3_bind_blob(b->insert, 3, sealed, sizeof(sealed),
-	    SQLITE_STATIC);
-	(void)sqlite3_bind_blob(b->insert, 4, d->prefix, sizeof(d->prefix),
-	    SQLITE_STATIC);
-	if ((rc = sqlite3_step(b->insert)) != SQLITE_DONE)
-		return vv_fail_db(v, rc, "storing a data key");
-	(void)sqlite3_reset(b->insert);
-	d->id = sqlite3_last_insert_rowid(v->db);
+	row.domain = domain;
+	row.version = d->version;
+	memcpy(row.prefix, d->prefix, sizeof(row.prefix));
+	if (b->next_id != NULL)
+		row.id = atomic_fetch_add(b->next_id, 1);
+	if (b->deferred) {
+		b->pending[b->npending++] = row;
+		d->id = row.id;
+	} else if ((r = store_key(v, b, &row, &d->id)) != VV_OK)
+		return r;
 	d->live = 1;
 	return VV_OK;
 }

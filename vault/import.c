@@ -20,26 +20,22 @@
 #include "vault/csv.h"
 #include "vault/internal.h"
 #include "vault/clog.h"
+#include "vault/import.h"
 
-enum col {
-	COL_EXTID, COL_NAME, COL_PHONE, COL_EMAIL, COL_ADDRESS, COL_SPEND,
-	COL_SINCE, COL_OWNER, COL_NOTES, COL_PREFS, COL_COUNT
-};
-
-static const char *const col_names[COL_COUNT] = { "external_id", "name",
-    "phone", "email", "address", "annual_spend", "client_since", "owner",
-    "notes", "preferences" };
+static const char *const col_names[VV_COL_IN_COUNT] = { "external_id",
+    "name", "phone", "email", "address", "annual_spend", "client_since",
+    "owner", "notes", "preferences" };
 
 /* Columns that must be present; the others may be left out. */
-#define REQUIRED ((1u << COL_EXTID) | (1u << COL_NAME) | \
-	(1u << COL_SPEND) | (1u << COL_SINCE) | (1u << COL_OWNER))
+#define REQUIRED ((1u << VV_COL_IN_EXTID) | (1u << VV_COL_IN_NAME) | \
+	(1u << VV_COL_IN_SPEND) | (1u << VV_COL_IN_SINCE) | \
+	(1u << VV_COL_IN_OWNER))
 
 struct import {
 	vv_vault *v;
 	vv_csv *csv;
 	struct vv_writer *w;
-	int map[VV_CSV_MAX_FIELDS];	/* csv column -> enum col */
-	size_t ncols;
+	struct vv_import_cols cols;
 	int64_t first_new;	/* row id of the first record inserted */
 	/* row ids of existing records this import updated (open addressing,
 	 * 0 is empty: row ids start at 1) */
@@ -71,10 +67,10 @@ read_header(struct import *im)
 	for (i = 0; i < n; i++) {
 		const char *name = vv_csv_field(im->csv, i, NULL);
 
-		for (c = 0; c < COL_COUNT; c++)
+		for (c = 0; c < VV_COL_IN_COUNT; c++)
 			if (strcmp(name, col_names[c]) == 0)
 				break;
-		if (c == COL_COUNT)
+		if (c == VV_COL_IN_COUNT)
 			return vv_fail(im->v, VV_ERR_INPUT, "line 1, column "
 			    "%zu: unknown column (expected one of external_id, "
 			    "name, phone, email, address, annual_spend, "
@@ -83,44 +79,14 @@ read_header(struct import *im)
 			return vv_fail(im->v, VV_ERR_INPUT, "line 1, column "
 			    "%zu: column %s appears twice", i + 1, col_names[c]);
 		have |= 1u << c;
-		im->map[i] = c;
+		im->cols.map[i] = c;
 	}
-	for (c = 0; c < COL_COUNT; c++)
+	for (c = 0; c < VV_COL_IN_COUNT; c++)
 		if ((REQUIRED & (1u << c)) && !(have & (1u << c)))
 			return vv_fail(im->v, VV_ERR_INPUT, "line 1: required "
 			    "column %s is missing", col_names[c]);
-	im->ncols = n;
+	im->cols.ncols = n;
 	return VV_OK;
-}
-
-/* "1234", "1234.5", "1234.56": major units to minor units (cents). */
-static int
-parse_amount(const char *s, int64_t *out)
-{
-	int64_t major = 0;
-	int frac = 0, digits = 0, fd = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++, digits++) {
-		if (major > (INT64_MAX / 100 - 9) / 10)
-			return -1;
-		major = major * 10 + (*s - '0');
-	}
-	if (digits == 0)
-		return -1;
-	if (*s == '.') {
-		for (s++; *s >= '0' && *s <= '9' && fd < 2; s++, fd++)
-			frac = frac * 10 + (*s - '0');
-		if (fd == 0)
-			return -1;
-		if (fd == 1)
-			frac *= 10;
-	}
-	if (*s != '\0')
-		return -1;
-	*out = major * 100 + frac;
-	return 0;
 }
 
 static int
@@ -175,82 +141,107 @@ check_duplicate(struct import *im, int64_t id, int inserted, int *dup)
 	return VV_OK;
 }
 
+/* Stores one sealed row; an external id the vault has already is
+ * sealed again as an update of that record. */
 static int
-import_row(struct import *im, size_t n, vv_import_summary *sum)
+store_row(struct import *im, struct vv_seal_slot *slot,
+    vv_import_summary *sum)
 {
-	const char *val[COL_COUNT] = { NULL };
-	unsigned long long line = vv_csv_line(im->csv);
-	vv_record_input in;
-	int r, tier = 0, inserted = 0, dup = 0;
-	int64_t id = 0;
-	size_t i;
+	struct vv_plain *p = &slot->pr.p;
+	int r, dup = 0;
 
-	if (n != im->ncols)
-		return vv_fail(im->v, VV_ERR_INPUT, "line %llu: %zu fields, "
-		    "the header has %zu", line, n, im->ncols);
-	for (i = 0; i < n; i++)
-		val[im->map[i]] = vv_csv_field(im->csv, i, NULL);
-	memset(&in, 0, sizeof(in));
-	in.external_id = val[COL_EXTID];
-	in.name = val[COL_NAME];
-	in.phone = val[COL_PHONE];
-	in.email = val[COL_EMAIL];
-	in.address = val[COL_ADDRESS];
-	in.owner = val[COL_OWNER];
-	in.notes = val[COL_NOTES];
-	in.preferences = val[COL_PREFS];
-	in.client_since = val[COL_SINCE];
-	if (parse_amount(val[COL_SPEND], &in.annual_spend) != 0)
-		return vv_fail(im->v, VV_ERR_INPUT, "line %llu, column "
-		    "annual_spend: not an amount (digits, optionally '.' and "
-		    "up to two decimals)", line);
-	if ((r = vv_writer_put(im->v, im->w, &in, &tier, &inserted,
-	    &id)) != VV_OK) {
-		if (r == VV_ERR_INPUT) {
-			char detail[VV_ERRMSG_MAX];
+	r = vv_writer_insert(im->v, im->w, p, &slot->s);
+	if (r == VV_ERR_EXISTS)
+		r = vv_writer_update(im->v, im->w, p);
+	if (r == VV_ERR_INPUT) {
+		char detail[VV_ERRMSG_MAX];
 
-			(void)snprintf(detail, sizeof(detail), "%s",
-			    im->v->errmsg);
-			return vv_fail(im->v, r, "line %llu, column %s", line,
-			    detail);
-		}
-		return r;
+		(void)snprintf(detail, sizeof(detail), "%s", im->v->errmsg);
+		return vv_fail(im->v, r, "line %llu, column %s", slot->line,
+		    detail);
 	}
-	if ((r = check_duplicate(im, id, inserted, &dup)) != VV_OK)
+	if (r != VV_OK)
+		return r;
+	if ((r = check_duplicate(im, p->id, !p->exists, &dup)) != VV_OK)
 		return vv_fail(im->v, r, "out of memory");
 	if (dup)
 		return vv_fail(im->v, VV_ERR_INPUT, "line %llu, column "
-		    "external_id: appears earlier in this file", line);
+		    "external_id: appears earlier in this file", slot->line);
 	sum->records++;
-	sum->per_tier[tier]++;
-	if (inserted)
-		sum->inserted++;
-	else
+	sum->per_tier[p->tier]++;
+	if (p->exists)
 		sum->updated++;
+	else
+		sum->inserted++;
 	return VV_OK;
 }
 
 static int
+store_chunk(struct import *im, struct vv_seal_chunk *c,
+    vv_import_summary *sum)
+{
+	size_t i;
+	int r;
+
+	/* The data keys first: the rows name them. */
+	for (i = 0; i < c->nkeys; i++)
+		if ((r = vv_writer_store_key(im->v, im->w, &c->keys[i])) !=
+		    VV_OK)
+			return r;
+	for (i = 0; i < c->n; i++)
+		if ((r = store_row(im, &c->slot[i], sum)) != VV_OK)
+			return r;
+	/* Only after the rows before it: errors come in file order. */
+	if (c->err != VV_OK)
+		return vv_fail(im->v, c->err, "%s", c->errmsg);
+	return VV_OK;
+}
+
+/*
+ * The rows, sealed by the sealing thread and stored here.  The row ids
+ * start at the next free one; data key ids are shared between the
+ * thread's writer and ours (which seals the rows that turn out to be
+ * updates).
+ */
+static int
 import_rows(struct import *im, vv_progress_fn *progress, void *arg,
     uint64_t total, vv_import_summary *sum)
 {
-	size_t n = 0;
-	int r;
+	struct vv_sealer *sealer = NULL;
+	struct vv_seal_chunk *c;
+	_Atomic int64_t dk_ids;
+	int64_t next_id = 0, next_dk = 0;
+	uint64_t offset;
+	int r, last = 0;
 
-	for (;;) {
-		if ((r = vv_csv_next(im->csv, &n)) != VV_OK)
-			return r == VV_ERR_INPUT ? csv_error(im) :
-			    vv_fail(im->v, r, "reading the file: %s",
-			    vv_strerror(r));
-		if (n == 0)
-			return VV_OK;
-		if (n == 1 && vv_csv_field(im->csv, 0, NULL)[0] == '\0')
-			continue;	/* a blank line */
-		if ((r = import_row(im, n, sum)) != VV_OK)
-			return r;
-		if (progress != NULL && (sum->records & 255) == 0)
-			progress(arg, vv_csv_offset(im->csv), total);
+	if ((r = vv_writer_next_id(im->v, im->w, &next_id)) != VV_OK ||
+	    (r = vv_data_key_next_id(im->v, &next_dk)) != VV_OK)
+		return r;
+	atomic_init(&dk_ids, next_dk);
+	vv_writer_share_key_ids(im->w, &dk_ids, 0);
+	if ((r = vv_sealer_start(im->v, im->csv, &im->cols, next_id, &dk_ids,
+	    &sealer)) != VV_OK)
+		goto out;
+	while (!last) {
+		if ((c = vv_sealer_next(im->v, sealer)) == NULL) {
+			r = VV_ERR_INTERNAL;
+			goto out;
+		}
+		last = c->last;
+		offset = c->offset;
+		r = store_chunk(im, c, sum);
+		vv_sealer_done(sealer, c);
+		if (r != VV_OK)
+			goto out;
+		if (progress != NULL)
+			progress(arg, offset, total);
 	}
+out:
+	vv_sealer_stop(&sealer);
+	/* Our writer must not keep a pointer to the counter on this
+	 * stack. */
+	vv_writer_share_key_ids(im->w, NULL, 0);
+	return r;
 }
 
 int

@@ -228,8 +228,27 @@ struct vv_dk {
 int vv_keys_data_key(vv_vault *v, struct vv_keys *k, int64_t dk_id,
     unsigned allowed, const struct vv_dk **dk);
 
+/* A data key as stored: sealed to its domain's public key. */
+struct vv_dk_row {
+	int64_t id;
+	int domain;
+	uint32_t version;
+	uint8_t sealed[crypto_box_SEALBYTES + VV_KEY_LEN];
+	uint8_t prefix[VV_NONCE_PREFIX];
+};
+#define VV_DK_PENDING_MAX VV_DOM_COUNT	/* a batch's new keys, at most */
+
 /* A writer's current batch: one fresh data key per domain. */
 struct vv_batch;
+/* The id the next data key gets if the database chooses it. */
+int vv_data_key_next_id(vv_vault *v, int64_t *id);
+/* See vv_writer_share_key_ids. */
+void vv_batch_share_ids(struct vv_batch *b, _Atomic int64_t *next,
+    int deferred);
+size_t vv_batch_take_keys(struct vv_batch *b, struct vv_dk_row *rows,
+    size_t max);
+int vv_batch_store_key(vv_vault *v, struct vv_batch *b,
+    const struct vv_dk_row *row);
 int vv_batch_new(vv_vault *v, struct vv_batch **out);
 void vv_batch_free(struct vv_batch **b);
 /* Starts a new batch: later writes use fresh data keys. */
@@ -333,15 +352,66 @@ struct vv_plain {
 	int64_t keep_dk_contact;
 };
 
+/* A record's ciphertexts, one per class, and the data keys they are
+ * under. */
+struct vv_sealed {
+	int64_t dk_main, dk_contact;
+	struct vv_buf ct[VV_CLASS_COUNT];
+};
+void vv_sealed_free(struct vv_sealed *s);
+
 /* Writes records: the current batch of data keys, prepared statements
  * and scratch buffers for one transaction. */
 struct vv_writer;
 int vv_writer_new(vv_vault *v, struct vv_writer **out);
 void vv_writer_free(struct vv_writer **w);
+/* Seals p into s, choosing its row id first for a new record.  Touches
+ * the database only to read the next row id (unless it was set) and to
+ * store a new batch's data keys (unless they are deferred). */
+int vv_writer_seal(vv_vault *v, struct vv_writer *w, struct vv_plain *p,
+    struct vv_sealed *s);
+/* Stores a sealed record and its blind-index changes; VV_ERR_EXISTS,
+ * without a message, for a new record whose external id is taken. */
+int vv_writer_insert(vv_vault *v, struct vv_writer *w,
+    const struct vv_plain *p, const struct vv_sealed *s);
+/* The row id the next new record gets, read from the database; and
+ * setting it (the import's sealing thread cannot read it). */
+int vv_writer_next_id(vv_vault *v, struct vv_writer *w, int64_t *id);
+void vv_writer_set_next_id(struct vv_writer *w, int64_t id);
+/* Data key ids drawn from a counter shared by several writers (so that
+ * they can choose ids without the database), and, with deferred, the
+ * new data keys kept for the caller to store (vv_writer_take_keys). */
+void vv_writer_share_key_ids(struct vv_writer *w, _Atomic int64_t *next,
+    int deferred);
+size_t vv_writer_take_keys(struct vv_writer *w, struct vv_dk_row *rows,
+    size_t max);
+int vv_writer_store_key(vv_vault *v, struct vv_writer *w,
+    const struct vv_dk_row *row);
+/* A record validated, normalised and tiered, ready to seal: p points
+ * into the input's strings and into this structure (which must not
+ * move while p is used). */
+#define VV_PREP_PHONE_MAX 17u	/* normalize.h's VV_PHONE_MAX */
+#define VV_PREP_EMAIL_MAX 255u	/* and VV_EMAIL_MAX */
+struct vv_prepared {
+	struct vv_plain p;
+	char phone[VV_PREP_PHONE_MAX];
+	char email[VV_PREP_EMAIL_MAX];
+	int64_t pidx, eidx;
+};
+/* Touches nothing but v's policy and index keys, and v->errmsg on
+ * failure (VV_ERR_INPUT with the message naming the field), so that the
+ * import's sealing thread can run it on a copy of v. */
+int vv_record_prepare(vv_vault *v, const vv_record_input *in,
+    struct vv_prepared *out);
+void vv_prepared_clear(struct vv_prepared *pr);
 /* Validates, normalises and tiers in, then stores it.  On bad input
  * returns VV_ERR_INPUT with the message naming the field. */
 int vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
     int *tier_out, int *inserted, int64_t *id);
+/* Stores p over the existing record with its external id (the record
+ * keeps its row id, pinned tier and dual-control contacts); a canary
+ * written over stops being one. */
+int vv_writer_update(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 /* Seals and stores p (see record_write.c for VV_ERR_EXISTS). */
 int vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p);
 /* Sets p->exists, p->id and (if pinned) p->tier from the database. */

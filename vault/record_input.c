@@ -12,6 +12,9 @@
 #include "vault/clog.h"
 #include "vault/normalize.h"
 
+_Static_assert(VV_PREP_PHONE_MAX == VV_PHONE_MAX &&
+    VV_PREP_EMAIL_MAX == VV_EMAIL_MAX, "vv_prepared holds normal forms");
+
 static void
 set_text(struct vv_class_text *t, size_t i, const char *s)
 {
@@ -47,15 +50,8 @@ check_input(vv_vault *v, const vv_record_input *in, int64_t *since)
 	return VV_OK;
 }
 
-/* Normalised contacts and their blind indexes. */
-struct contacts {
-	char phone[VV_PHONE_MAX];
-	char email[VV_EMAIL_MAX];
-	int64_t pidx, eidx;
-};
-
 static int
-normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
+normalise(vv_vault *v, const vv_record_input *in, struct vv_prepared *c)
 {
 	const char *why = NULL;
 
@@ -74,6 +70,43 @@ normalise(vv_vault *v, const vv_record_input *in, struct contacts *c)
 		c->eidx = vv_blind_index(v, VV_INDEX_EMAIL, c->email);
 	}
 	return VV_OK;
+}
+
+int
+vv_record_prepare(vv_vault *v, const vv_record_input *in,
+    struct vv_prepared *out)
+{
+	struct vv_plain *p = &out->p;
+	int64_t since = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = check_input(v, in, &since)) != VV_OK ||
+	    (r = normalise(v, in, out)) != VV_OK) {
+		vv_prepared_clear(out);
+		return r;
+	}
+	p->external_id = in->external_id;
+	p->owner = in->owner;
+	p->client_since = in->client_since;
+	p->spend = in->annual_spend;
+	p->tier = vv_policy_tier(&v->policy, in->annual_spend, since,
+	    vv_today());
+	set_text(&p->cls[VV_CLASS_IDENTITY], 0, in->name);
+	set_text(&p->cls[VV_CLASS_CONTACT], 0, out->phone);
+	set_text(&p->cls[VV_CLASS_CONTACT], 1, out->email);
+	set_text(&p->cls[VV_CLASS_CONTACT], 2, in->address);
+	set_text(&p->cls[VV_CLASS_PROFILE], 0, in->notes);
+	set_text(&p->cls[VV_CLASS_PROFILE], 1, in->preferences);
+	p->phone_idx = out->phone[0] != '\0' ? &out->pidx : NULL;
+	p->email_idx = out->email[0] != '\0' ? &out->eidx : NULL;
+	return VV_OK;
+}
+
+void
+vv_prepared_clear(struct vv_prepared *pr)
+{
+	sodium_memzero(pr, sizeof(*pr));
 }
 
 /*
@@ -103,55 +136,41 @@ uncanary(vv_vault *v, int64_t id, const char *external_id)
 }
 
 int
+vv_writer_update(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
+{
+	int r;
+
+	if ((r = vv_writer_lookup(v, w, p)) != VV_OK)
+		return r;
+	if (!p->exists)
+		return vv_fail(v, VV_ERR_INTERNAL, "external id conflict "
+		    "without a record");
+	if ((r = vv_writer_store(v, w, p)) != VV_OK)
+		return r;
+	return uncanary(v, p->id, p->external_id);
+}
+
+int
 vv_writer_put(vv_vault *v, struct vv_writer *w, const vv_record_input *in,
     int *tier_out, int *inserted, int64_t *id)
 {
-	struct vv_plain p;
-	struct contacts c;
-	int64_t since = 0;
+	struct vv_prepared pr;
+	struct vv_plain *p = &pr.p;
 	int r;
 
-	memset(&p, 0, sizeof(p));
-	memset(&c, 0, sizeof(c));
-	if ((r = check_input(v, in, &since)) != VV_OK ||
-	    (r = normalise(v, in, &c)) != VV_OK)
-		goto out;
-	p.external_id = in->external_id;
-	p.owner = in->owner;
-	p.client_since = in->client_since;
-	p.spend = in->annual_spend;
-	p.tier = vv_policy_tier(&v->policy, in->annual_spend, since,
-	    vv_today());
-	set_text(&p.cls[VV_CLASS_IDENTITY], 0, in->name);
-	set_text(&p.cls[VV_CLASS_CONTACT], 0, c.phone);
-	set_text(&p.cls[VV_CLASS_CONTACT], 1, c.email);
-	set_text(&p.cls[VV_CLASS_CONTACT], 2, in->address);
-	set_text(&p.cls[VV_CLASS_PROFILE], 0, in->notes);
-	set_text(&p.cls[VV_CLASS_PROFILE], 1, in->preferences);
-	p.phone_idx = c.phone[0] != '\0' ? &c.pidx : NULL;
-	p.email_idx = c.email[0] != '\0' ? &c.eidx : NULL;
-	r = vv_writer_store(v, w, &p);
-	if (r == VV_ERR_EXISTS) {
+	if ((r = vv_record_prepare(v, in, &pr)) != VV_OK)
+		return r;
+	r = vv_writer_store(v, w, p);
+	if (r == VV_ERR_EXISTS)
 		/* Known external id: update it under its own row id. */
-		if ((r = vv_writer_lookup(v, w, &p)) != VV_OK)
-			goto out;
-		if (!p.exists) {
-			r = vv_fail(v, VV_ERR_INTERNAL, "external id conflict "
-			    "without a record");
-			goto out;
-		}
-		r = vv_writer_store(v, w, &p);
-		if (r == VV_OK)
-			r = uncanary(v, p.id, in->external_id);
-	}
+		r = vv_writer_update(v, w, p);
 	if (r == VV_OK && tier_out != NULL)
-		*tier_out = p.tier;
+		*tier_out = p->tier;
 	if (r == VV_OK && inserted != NULL)
-		*inserted = !p.exists;
+		*inserted = !p->exists;
 	if (r == VV_OK && id != NULL)
-		*id = p.id;
-out:
-	sodium_memzero(&c, sizeof(c));
+		*id = p->id;
+	vv_prepared_clear(&pr);
 	return r;
 }
 

@@ -12,6 +12,7 @@
  * The masked class is stored only where the contacts are sealed under
  * dual control: elsewhere a reader sees the contacts themselves.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ struct vv_writer {
 	struct vv_batch *batch;
 	struct vv_lookups *lk;
 	sqlite3_stmt *lookup, *max_id, *insert, *update, *reseal;
-	struct vv_buf ct[VV_CLASS_COUNT];
+	struct vv_sealed own;	/* what vv_writer_store seals into */
 	size_t in_batch;
 	int64_t next_id;	/* 0 until read from the database */
 };
@@ -72,10 +73,19 @@ vv_writer_new(vv_vault *v, struct vv_writer **out)
 }
 
 void
+vv_sealed_free(struct vv_sealed *s)
+{
+	int c;
+
+	for (c = 0; c < VV_CLASS_COUNT; c++)
+		vv_buf_free(&s->ct[c]);
+	s->dk_main = s->dk_contact = 0;
+}
+
+void
 vv_writer_free(struct vv_writer **wp)
 {
 	struct vv_writer *w;
-	int c;
 
 	if (wp == NULL || (w = *wp) == NULL)
 		return;
@@ -86,8 +96,7 @@ vv_writer_free(struct vv_writer **wp)
 	sqlite3_finalize(w->insert);
 	sqlite3_finalize(w->update);
 	sqlite3_finalize(w->reseal);
-	for (c = 0; c < VV_CLASS_COUNT; c++)
-		vv_buf_free(&w->ct[c]);
+	vv_sealed_free(&w->own);
 	free(w);
 	*wp = NULL;
 }
@@ -133,7 +142,7 @@ vv_blind_index(const vv_vault *v, int kind, const char *value)
 
 static int
 seal_class(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
-    int cls, int domain, int64_t *dk_id)
+    int cls, int domain, int64_t *dk_id, struct vv_buf *out)
 {
 	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	struct vv_env_ctx ctx;
@@ -152,8 +161,7 @@ seal_class(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
 	ctx.cls = cls;
 	ctx.version = version;
 	ctx.dk_id = *dk_id;
-	if ((r = vv_env_seal(&ctx, key, nonce, &p->cls[cls], &w->ct[cls])) !=
-	    VV_OK)
+	if ((r = vv_env_seal(&ctx, key, nonce, &p->cls[cls], out)) != VV_OK)
 		return vv_fail(v, r, "sealing a record");
 	return VV_OK;
 }
@@ -180,48 +188,47 @@ make_masks(vv_vault *v, struct vv_plain *p, char masks[3][VV_MASK_MAX])
 }
 
 static int
-keep_contact(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
-    int64_t *dk_contact)
+keep_contact(vv_vault *v, struct vv_sealed *s, const struct vv_plain *p)
 {
-	struct vv_buf *b = &w->ct[VV_CLASS_CONTACT];
+	struct vv_buf *b = &s->ct[VV_CLASS_CONTACT];
 	int r;
 
 	if ((r = vv_buf_reserve(b, p->keep_contact_len)) != VV_OK)
 		return vv_fail(v, r, "out of memory");
 	memcpy(b->p, p->keep_contact, p->keep_contact_len);
 	b->len = p->keep_contact_len;
-	*dk_contact = p->keep_dk_contact;
+	s->dk_contact = p->keep_dk_contact;
 	return VV_OK;
 }
 
 static int
 seal_all(vv_vault *v, struct vv_writer *w, struct vv_plain *p,
-    int64_t *dk_main, int64_t *dk_contact)
+    struct vv_sealed *s)
 {
 	char masks[3][VV_MASK_MAX];
 	int r, made = 0, main_dom = vv_tier_domain(p->tier);
 	int sealed = p->keep_contact != NULL || p->contacts_sealed ||
 	    vv_contact_domain(p->tier) == VV_DOM_VIP_CONTACT;
 
-	w->ct[VV_CLASS_MASKED].len = 0;
+	s->ct[VV_CLASS_MASKED].len = 0;
 	if (sealed && p->cls[VV_CLASS_MASKED].f[0] == NULL) {
 		if ((r = make_masks(v, p, masks)) != VV_OK)
 			goto out;
 		made = 1;
 	}
 	if ((r = seal_class(v, w, p, VV_CLASS_IDENTITY, main_dom,
-	    dk_main)) != VV_OK ||
+	    &s->dk_main, &s->ct[VV_CLASS_IDENTITY])) != VV_OK ||
 	    (r = seal_class(v, w, p, VV_CLASS_PROFILE, main_dom,
-	    dk_main)) != VV_OK ||
+	    &s->dk_main, &s->ct[VV_CLASS_PROFILE])) != VV_OK ||
 	    (sealed && (r = seal_class(v, w, p, VV_CLASS_MASKED, main_dom,
-	    dk_main)) != VV_OK))
+	    &s->dk_main, &s->ct[VV_CLASS_MASKED])) != VV_OK))
 		goto out;
 	if (p->keep_contact != NULL)
-		r = keep_contact(v, w, p, dk_contact);
+		r = keep_contact(v, s, p);
 	else
 		r = seal_class(v, w, p, VV_CLASS_CONTACT, sealed ?
 		    VV_DOM_VIP_CONTACT : vv_contact_domain(p->tier),
-		    dk_contact);
+		    &s->dk_contact, &s->ct[VV_CLASS_CONTACT]);
 out:
 	/* The masks live on this stack frame: p must not keep them. */
 	if (made)
@@ -257,9 +264,10 @@ next_id(vv_vault *v, struct vv_writer *w, int64_t *id)
 }
 
 static void
-bind_row(sqlite3_stmt *st, const struct vv_plain *p, int64_t dk_main,
-    int64_t dk_contact, struct vv_buf *ct)
+bind_row(sqlite3_stmt *st, const struct vv_plain *p,
+    const struct vv_sealed *s)
 {
+	const struct vv_buf *ct = s->ct;
 	int c;
 
 	(void)sqlite3_reset(st);
@@ -272,8 +280,8 @@ bind_row(sqlite3_stmt *st, const struct vv_plain *p, int64_t dk_main,
 	(void)sqlite3_bind_int(st, 7, p->pinned);
 	bind_idx(st, 8, p->phone_idx);
 	bind_idx(st, 9, p->email_idx);
-	(void)sqlite3_bind_int64(st, 10, dk_main);
-	(void)sqlite3_bind_int64(st, 11, dk_contact);
+	(void)sqlite3_bind_int64(st, 10, s->dk_main);
+	(void)sqlite3_bind_int64(st, 11, s->dk_contact);
 	for (c = VV_CLASS_IDENTITY; c < VV_CLASS_COUNT; c++)
 		if (ct[c].len > 0)
 			(void)sqlite3_bind_blob(st, 11 + c, ct[c].p,
@@ -306,34 +314,83 @@ index_changes(vv_vault *v, struct vv_writer *w, const struct vv_plain *p)
 	return r == VV_OK ? VV_OK : vv_fail(v, r, "out of memory");
 }
 
-/*
- * Seals and stores p.  For a new record (p->exists == 0) returns
- * VV_ERR_EXISTS, without a message, when its external id is already
- * taken: the caller looks the record up and stores it again as an update.
- */
 int
-vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
+vv_writer_seal(vv_vault *v, struct vv_writer *w, struct vv_plain *p,
+    struct vv_sealed *s)
 {
-	int64_t dk_main = 0, dk_contact = 0;
-	sqlite3_stmt *st;
-	int r, rc;
+	int r;
 
 	if (!p->exists && (r = next_id(v, w, &p->id)) != VV_OK)
 		return r;
-	if ((r = seal_all(v, w, p, &dk_main, &dk_contact)) != VV_OK)
+	if ((r = seal_all(v, w, p, s)) != VV_OK)
 		return r;
+	if (++w->in_batch >= VV_BATCH_RECORDS)
+		vv_writer_rotate(w);
+	return VV_OK;
+}
+
+int
+vv_writer_insert(vv_vault *v, struct vv_writer *w, const struct vv_plain *p,
+    const struct vv_sealed *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
 	st = p->reseal ? w->reseal : p->exists ? w->update : w->insert;
-	bind_row(st, p, dk_main, dk_contact, w->ct);
+	bind_row(st, p, s);
 	rc = sqlite3_step(st);
 	(void)sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE && !p->exists)
 		return VV_ERR_EXISTS;
 	if (rc != SQLITE_DONE)
 		return vv_fail_db(v, rc, "storing a record");
-	if ((r = index_changes(v, w, p)) != VV_OK)
+	return index_changes(v, w, p);
+}
+
+int
+vv_writer_store(vv_vault *v, struct vv_writer *w, struct vv_plain *p)
+{
+	int r;
+
+	if ((r = vv_writer_seal(v, w, p, &w->own)) != VV_OK)
 		return r;
-	if (++w->in_batch >= VV_BATCH_RECORDS)
-		vv_writer_rotate(w);
+	return vv_writer_insert(v, w, p, &w->own);
+}
+
+void
+vv_writer_share_key_ids(struct vv_writer *w, _Atomic int64_t *next,
+    int deferred)
+{
+	vv_batch_share_ids(w->batch, next, deferred);
+}
+
+size_t
+vv_writer_take_keys(struct vv_writer *w, struct vv_dk_row *rows, size_t max)
+{
+	return vv_batch_take_keys(w->batch, rows, max);
+}
+
+int
+vv_writer_store_key(vv_vault *v, struct vv_writer *w,
+    const struct vv_dk_row *row)
+{
+	return vv_batch_store_key(v, w->batch, row);
+}
+
+void
+vv_writer_set_next_id(struct vv_writer *w, int64_t id)
+{
+	w->next_id = id;
+}
+
+int
+vv_writer_next_id(vv_vault *v, struct vv_writer *w, int64_t *id)
+{
+	int r;
+
+	if ((r = next_id(v, w, id)) != VV_OK)
+		return r;
+	w->next_id = *id;	/* only looked at, not taken */
 	return VV_OK;
 }
 
