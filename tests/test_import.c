@@ -34,16 +34,6 @@ row(char *out, size_t cap, const char *prefix, int i, int gen)
 }
 
 static char *
-write_csv(struct tl_vault *t, const char *name, const char *body)
-{
-	char *path = tl_join(t->dir, name);
-
-	assert_non_null(path);
-	assert_int_equal(tl_write_file(path, body, strlen(body)), 0);
-	return path;
-}
-
-static char *
 body_new(size_t *cap_out)
 {
 	size_t cap = (size_t)ROWS * 128 + sizeof(header), len;
@@ -68,27 +58,6 @@ expect_name(vv_session *s, const char *id, const char *name)
 	vv_record_free(&r);
 }
 
-static int
-count_fn(void *arg, const vv_record *r)
-{
-	(void)r;
-	(*(int *)arg)++;
-	return 0;
-}
-
-static int
-phone_count(struct tl_vault *t, const char *phone)
-{
-	vv_session *s = NULL;
-	int n = 0, r;
-
-	assert_int_equal(vv_session_open(t->v, t->crm, &s), VV_OK);
-	r = vv_find_phone(s, phone, count_fn, &n);
-	vv_session_free(&s);
-	assert_true(r == VV_OK || r == VV_ERR_NOT_FOUND);
-	return n;
-}
-
 /* New records, then a file where every third row updates one of them
  * (with a new phone) between new ones: every record opens under the
  * data key it names, and the lookups follow the updates. */
@@ -103,7 +72,7 @@ test_mixed_inserts_and_updates(void **state)
 	int i;
 
 	body = body_new(&cap);
-	path = write_csv(t, "new.csv", body);
+	assert_non_null(path = tl_write_csv(t, "new.csv", body));
 	assert_int_equal(vv_import_csv(t->v, path, NULL, NULL, &sum), VV_OK);
 	assert_int_equal(sum.inserted, ROWS);
 	free(path);
@@ -112,7 +81,7 @@ test_mixed_inserts_and_updates(void **state)
 	for (i = 0; i < ROWS; i++)
 		len += i % 3 == 0 ? row(body + len, cap - len, "X", i, 1) :
 		    row(body + len, cap - len, "Y", i, 1);
-	path = write_csv(t, "mixed.csv", body);
+	assert_non_null(path = tl_write_csv(t, "mixed.csv", body));
 	assert_int_equal(vv_import_csv(t->v, path, NULL, NULL, &sum), VV_OK);
 	assert_int_equal(sum.updated, ROWS / 3);
 	assert_int_equal(sum.inserted, ROWS - ROWS / 3);
@@ -132,11 +101,11 @@ test_mixed_inserts_and_updates(void **state)
 	}
 	vv_session_free(&s);
 	/* X3 moved to its generation-1 phone; X4 kept its own. */
-	assert_int_equal(phone_count(t, "+1 646 200 0003"), 0);
-	assert_int_equal(phone_count(t, "+1 646 201 0003"), 1);
-	assert_int_equal(phone_count(t, "+1 646 200 0004"), 1);
+	assert_int_equal(tl_phone_count(t, t->crm, "+1 646 200 0003"), 0);
+	assert_int_equal(tl_phone_count(t, t->crm, "+1 646 201 0003"), 1);
+	assert_int_equal(tl_phone_count(t, t->crm, "+1 646 200 0004"), 1);
 	/* Y4 has the generation-1 phone of 4. */
-	assert_int_equal(phone_count(t, "+1 646 201 0004"), 1);
+	assert_int_equal(tl_phone_count(t, t->crm, "+1 646 201 0004"), 1);
 	free(path);
 	free(body);
 }
@@ -165,7 +134,7 @@ late_failure(struct tl_vault *t, int bad_at, const char *how,
 		else
 			len += row(body + len, cap - len, "X", i, 0);
 	}
-	path = write_csv(t, "bad.csv", body);
+	assert_non_null(path = tl_write_csv(t, "bad.csv", body));
 	assert_int_equal(vv_import_csv(t->v, path, NULL, NULL, NULL),
 	    VV_ERR_INPUT);
 	assert_string_equal(vv_vault_errmsg(t->v), expect);
@@ -221,7 +190,7 @@ test_progress(void **state)
 
 	memset(&p, 0, sizeof(p));
 	body = body_new(&cap);
-	path = write_csv(t, "p.csv", body);
+	assert_non_null(path = tl_write_csv(t, "p.csv", body));
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(vv_import_csv(t->v, path, progress_fn, &p, NULL),
 	    VV_OK);

@@ -217,14 +217,16 @@ test_damaged_bucket(void **state)
 	vv_session *s = NULL;
 	vv_record_input in;
 	long long before;
+	int n = 0;
 
 	before = tl_sql_int(t, "SELECT sum(updated) FROM records");
 	assert_int_equal(vv_session_open(t->v, t->vipdesk, &s), VV_OK);
 	/* A bucket cut short. */
 	assert_int_equal(tl_sql(t, "UPDATE lookups SET entries = "
 	    "substr(entries, 1, length(entries) - 1)"), 0);
-	assert_int_equal(vv_find_phone(s, "+1-415-555-0101", NULL, NULL),
-	    VV_ERR_INTEGRITY);
+	assert_int_equal(vv_find_phone(s, "+1-415-555-0101", tl_count_record,
+	    &n), VV_ERR_INTEGRITY);
+	assert_int_equal(n, 0);
 	assert_non_null(strstr(vv_vault_errmsg(t->v), "lookup index is "
 	    "damaged"));
 	/* A write that would change a damaged bucket is refused whole. */
@@ -319,14 +321,6 @@ test_commit_with_pending_changes(void **state)
 	assert_int_equal(count_ids(t->v, VV_INDEX_PHONE, 42), 0);
 }
 
-static int
-count_fn(void *arg, const vv_record *r)
-{
-	(void)r;
-	(*(int *)arg)++;
-	return 0;
-}
-
 /* A phone shared by more records than one IN list takes (a company's
  * switchboard) is found on every one of them, and an update moves a
  * record from one phone to another. */
@@ -349,24 +343,18 @@ test_shared_phone(void **state)
 	assert_non_null(path = tl_join(t->dir, "shared.csv"));
 	assert_int_equal(tl_write_file(path, csv, len), 0);
 	assert_int_equal(vv_import_csv(t->v, path, NULL, NULL, NULL), VV_OK);
-	assert_int_equal(vv_session_open(t->v, t->crm, &s), VV_OK);
-	assert_int_equal(vv_find_phone(s, "+12125550100", count_fn, &n), VV_OK);
-	assert_int_equal(n, 600);
+	assert_int_equal(tl_phone_count(t, t->crm, "+12125550100"), 600);
 	/* One of them moves to another number. */
 	len = (size_t)snprintf(csv, cap, "external_id,name,phone,email,"
 	    "annual_spend,client_since,owner\nZ7,Zed 7,+1 212 555 0177,"
 	    "z7@example.com,100,2024-01-01,carol\n");
 	assert_int_equal(tl_write_file(path, csv, len), 0);
 	assert_int_equal(vv_import_csv(t->v, path, NULL, NULL, NULL), VV_OK);
-	n = 0;
-	assert_int_equal(vv_find_phone(s, "+12125550100", count_fn, &n), VV_OK);
-	assert_int_equal(n, 599);
-	n = 0;
-	assert_int_equal(vv_find_phone(s, "+12125550177", count_fn, &n), VV_OK);
-	assert_int_equal(n, 1);
-	n = 0;
-	assert_int_equal(vv_find_email(s, "z7@example.com", count_fn, &n),
-	    VV_OK);
+	assert_int_equal(tl_phone_count(t, t->crm, "+12125550100"), 599);
+	assert_int_equal(tl_phone_count(t, t->crm, "+12125550177"), 1);
+	assert_int_equal(vv_session_open(t->v, t->crm, &s), VV_OK);
+	assert_int_equal(vv_find_email(s, "z7@example.com", tl_count_record,
+	    &n), VV_OK);
 	assert_int_equal(n, 1);
 	vv_session_free(&s);
 	free(path);

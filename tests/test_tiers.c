@@ -226,16 +226,6 @@ test_pin(void **state)
 	assert_int_equal(vv_record_pin(t->v, "B1", 7), VV_ERR_INVALID);
 }
 
-static char *
-write_csv(struct tl_vault *t, const char *name, const char *text)
-{
-	char *p = tl_join(t->dir, name);
-
-	assert_non_null(p);
-	assert_int_equal(tl_write_file(p, text, strlen(text)), 0);
-	return p;
-}
-
 struct bad_csv {
 	const char *text;
 	const char *msg;
@@ -284,7 +274,7 @@ test_import_all_or_nothing(void **state)
 	char *p;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		p = write_csv(t, "bad.csv", cases[i].text);
+		assert_non_null(p = tl_write_csv(t, "bad.csv", cases[i].text));
 		assert_int_equal(vv_import_csv(t->v, p, NULL, NULL, &sum),
 		    VV_ERR_INPUT);
 		if (strstr(vv_vault_errmsg(t->v), cases[i].msg) !=
@@ -312,7 +302,7 @@ test_reimport_updates(void **state)
 	vv_import_summary sum;
 	char *p;
 
-	p = write_csv(t, "again.csv", tl_fixture_csv());
+	assert_non_null(p = tl_write_csv(t, "again.csv", tl_fixture_csv()));
 	assert_int_equal(vv_import_csv(t->v, p, NULL, NULL, &sum), VV_OK);
 	assert_int_equal(sum.records, 5);
 	assert_int_equal(sum.inserted, 0);
@@ -321,8 +311,8 @@ test_reimport_updates(void **state)
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records"), 5);
 	free(p);
 	/* BOM, LF endings, columns in another order, a blank line. */
-	p = write_csv(t, "bom.csv", "\xef\xbb\xbfowner,client_since,"
-	    "annual_spend,name,external_id\nbob,2020-01-01,1,Neo,N9\n\n");
+	assert_non_null(p = tl_write_csv(t, "bom.csv", "\xef\xbb\xbfowner,client_since,"
+	    "annual_spend,name,external_id\nbob,2020-01-01,1,Neo,N9\n\n"));
 	assert_int_equal(vv_import_csv(t->v, p, NULL, NULL, &sum), VV_OK);
 	assert_int_equal(sum.inserted, 1);
 	assert_int_equal(sum.per_tier[VV_TIER_BASIC], 1);

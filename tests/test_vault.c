@@ -214,30 +214,6 @@ test_database_corrupt(void **state)
 	free(p);
 }
 
-static int
-count_fn(void *arg, const vv_record *r)
-{
-	(void)r;
-	(*(int *)arg)++;
-	return 0;
-}
-
-/* Records the vipdesk token finds by this phone; -error on failure. */
-static int
-phone_matches(struct tl_vault *t, const char *phone)
-{
-	vv_session *s = NULL;
-	int n = 0, r;
-
-	if ((r = vv_session_open(t->v, t->vipdesk, &s)) != VV_OK)
-		return -r;
-	r = vv_find_phone(s, phone, count_fn, &n);
-	vv_session_free(&s);
-	if (r == VV_ERR_NOT_FOUND)
-		return 0;
-	return r == VV_OK ? n : -r;
-}
-
 static void
 test_schema_newer(void **state)
 {
@@ -281,7 +257,7 @@ test_schema_1_migrates(void **state)
 	    "PRAGMA user_version = 1"), 0);
 	assert_int_equal(tl_vault_reopen(t), 0);
 	assert_int_equal(tl_sql_int(t, "PRAGMA user_version"), 5);
-	assert_int_equal(phone_matches(t, "+1-415-555-0101"), 1);
+	assert_int_equal(tl_phone_count(t, t->vipdesk, "+1-415-555-0101"), 1);
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records WHERE "
 	    "canary = 0"), tl_sql_int(t, "SELECT count(*) FROM records"));
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM sqlite_master "
@@ -309,8 +285,8 @@ test_schema_4_migrates(void **state)
 	/* Five records, each with a phone and an e-mail. */
 	assert_int_equal(tl_sql_int(t, "SELECT value FROM meta WHERE key = "
 	    "'lookup_entries'"), 10);
-	assert_int_equal(phone_matches(t, "+1-415-555-0101"), 1);
-	assert_int_equal(phone_matches(t, "+1 415 555 0199"), 0);
+	assert_int_equal(tl_phone_count(t, t->vipdesk, "+1-415-555-0101"), 1);
+	assert_int_equal(tl_phone_count(t, t->vipdesk, "+1 415 555 0199"), 0);
 }
 
 static void

@@ -333,6 +333,41 @@ tl_teardown_vault(void **state)
 }
 
 int
+tl_count_record(void *arg, const vv_record *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+int
+tl_phone_count(struct tl_vault *t, const char *token, const char *phone)
+{
+	vv_session *s = NULL;
+	int n = 0, r;
+
+	if ((r = vv_session_open(t->v, token, &s)) != VV_OK)
+		return -r;
+	r = vv_find_phone(s, phone, tl_count_record, &n);
+	vv_session_free(&s);
+	if (r == VV_ERR_NOT_FOUND)
+		return 0;
+	return r == VV_OK ? n : -r;
+}
+
+char *
+tl_write_csv(struct tl_vault *t, const char *name, const char *text)
+{
+	char *p = tl_join(t->dir, name);
+
+	if (p != NULL && tl_write_file(p, text, strlen(text)) != 0) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+int
 tl_read_as(struct tl_vault *t, const char *token, const char *id,
     vv_record **out)
 {

@@ -62,6 +62,14 @@ int tl_vault_reopen(struct tl_vault *t);
 int tl_setup_vault(void **state);
 int tl_teardown_vault(void **state);
 /* Reads one record with a token's session; returns the vv_err. */
+/* A vv_record_fn that counts the records in the int at arg. */
+int tl_count_record(void *arg, const vv_record *r);
+/* Records the token's session finds by this phone (0 when none);
+ * -vv_err on any other failure. */
+int tl_phone_count(struct tl_vault *t, const char *token, const char *phone);
+/* Writes text to a file named name in the vault's directory; returns its
+ * path (malloc'd), or NULL. */
+char *tl_write_csv(struct tl_vault *t, const char *name, const char *text);
 int tl_read_as(struct tl_vault *t, const char *token, const char *id,
     vv_record **out);
 /* Runs one SQL statement on the vault's database (for tamper tests). */
