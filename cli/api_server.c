@@ -330,42 +330,6 @@ open_log(struct api_server *srv, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reads a PEM file; the key's copy goes in guarded memory. */
-static int
-read_pem(const char *path, int secret, char **out, size_t *outlen,
-    char *err, size_t errlen)
-{
-	FILE *fp = fopen(path, "re");
-	char *p = NULL;
-	size_t n;
-
-	if (fp == NULL) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	p = secret ? sodium_malloc(65536) : malloc(65536);
-	if (p == NULL) {
-		(void)fclose(fp);
-		(void)snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	n = fread(p, 1, 65535, fp);
-	(void)fclose(fp);
-	p[n] = '\0';		/* n <= 65535: strstr needs the end */
-	if (n == 0 || n == 65535 || strstr(p, "-----BEGIN") == NULL) {
-		(void)snprintf(err, errlen, "%s: not a PEM file of under 64 KiB",
-		    path);
-		if (secret)
-			sodium_free(p);
-		else
-			free(p);
-		return -1;
-	}
-	*out = p;
-	*outlen = n;
-	return 0;
-}
-
 /* libmicrohttpd's messages, without their arguments: those can hold the
  * request's path, which holds a client id. */
 static void
@@ -423,7 +387,9 @@ start_daemon(struct api_server *srv, char *err, size_t errlen)
 	    MHD_OPTION_END);
 	if (srv->d == NULL) {
 		(void)snprintf(err, errlen, "cannot listen on %s (in use, or "
-		    "not an address of this host?)", srv->cfg.listen);
+		    "not an address of this host?%s)", srv->cfg.listen,
+		    srv->tls_cert != NULL ? " Or GnuTLS refused the "
+		    "certificate or key" : "");
 		return VV_ERR_IO;
 	}
 	info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -438,11 +404,9 @@ setup(struct api_server *srv, char *err, size_t errlen)
 {
 	int r;
 
-	if (srv->cfg.tls_cert != NULL && (read_pem(srv->cfg.tls_cert, 0,
-	    &srv->tls_cert, &srv->tls_len, err, errlen) != 0 ||
-	    read_pem(srv->cfg.tls_key, 1, &srv->tls_key, &srv->tls_len,
-	    err, errlen) != 0))
-		return VV_ERR_IO;
+	if (srv->cfg.tls_cert != NULL &&
+	    (r = api_tls_load(srv, err, errlen)) != VV_OK)
+		return r;
 	if (open_log(srv, err, errlen) != 0)
 		return VV_ERR_IO;
 	if ((r = vv_vault_open(&srv->cv, srv->cfg.vault_dir, err, errlen)) !=

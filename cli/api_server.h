@@ -80,8 +80,8 @@ struct api_server {
 	int mirror_started;
 	int mirror_dirty;	/* under qlock; signalled on mcond */
 	pthread_cond_t mcond;
-	char *tls_key, *tls_cert;
-	size_t tls_len;
+	char *tls_key, *tls_cert;	/* the key in guarded memory */
+	size_t tls_len;			/* the key's length */
 };
 
 /* api_http.c: libmicrohttpd's callbacks. */
@@ -90,6 +90,12 @@ enum MHD_Result api_http_access(void *cls, struct MHD_Connection *mc,
     const char *upload_data, size_t *upload_data_size, void **con_cls);
 void api_http_completed(void *cls, struct MHD_Connection *mc,
     void **con_cls, enum MHD_RequestTerminationCode toe);
+
+/* api_tls.c: reads --tls-cert and --tls-key into srv and checks that
+ * they are a certificate and its unencrypted key.  A vv_err (VV_ERR_INPUT
+ * for a file that is not what it should be), with err naming the file
+ * and the problem. */
+int api_tls_load(struct api_server *srv, char *err, size_t errlen);
 
 /* api_server.c */
 struct api_worker *api_server_worker(struct api_server *srv);

@@ -1,8 +1,9 @@
 /*
  * test_failures.c - what happens when the disk fills up in the middle of
- * a write: the write fails with a clear error and the vault is exactly as
- * it was.  A full disk is simulated with RLIMIT_FSIZE in a child process
- * (SIGXFSZ ignored, so write(2) fails with EFBIG as on a full disk).
+ * a write (an import, the API server's group commit of read entries):
+ * the write fails with a clear error and the vault is exactly as it was.
+ * A full disk is simulated with RLIMIT_FSIZE in a child process (SIGXFSZ
+ * ignored, so write(2) fails with EFBIG as on a full disk).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -77,11 +78,84 @@ test_disk_full_during_import(void **state)
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records"), 10005);
 }
 
+/* Runs in a child: a session's reads committed for the API server's
+ * group commit while no file may grow, then again once they may.
+ * Exit status: the first commit's vv_err, or 100 + it if the second
+ * failed. */
+static int
+audit_with_full_disk(const char *dir, const char *token)
+{
+	struct rlimit rl;
+	vv_session *s = NULL;
+	vv_record *rec = NULL;
+	vv_audit *a = NULL;
+	vv_vault *v = NULL;
+	char msg[256];
+	int r, again;
+
+	if (vv_global_init() != VV_OK ||
+	    vv_vault_open(&v, dir, msg, sizeof(msg)) != VV_OK ||
+	    vv_session_open(v, token, &s) != VV_OK ||
+	    vv_get(s, "B1", &rec) != VV_OK ||
+	    vv_session_take_audit(s, &a) != VV_OK || a == NULL)
+		return 99;
+	vv_record_free(&rec);
+	(void)signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+		return 98;
+	rl.rlim_cur = 0;
+	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+		return 98;
+	r = vv_audit_commit(v, &a, 1);
+	if (r != VV_OK)
+		fprintf(stderr, "child: %s\n", vv_vault_errmsg(v));
+	/* Room again: the same entries commit now. */
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+		return 98;
+	again = vv_audit_commit(v, &a, 1);
+	vv_audit_free(&a);
+	vv_session_free(&s);
+	vv_vault_free(&v);
+	return again == VV_OK ? r : 100 + r;
+}
+
+/* The API server's group commit on a full disk fails with a file error,
+ * writes nothing, and the same entries commit once there is room. */
+static void
+test_disk_full_during_group_commit(void **state)
+{
+	struct tl_vault *t = *state;
+	long long reads = tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
+	    "type = 50"), entries = tl_sql_int(t, "SELECT count(*) FROM clog");
+	pid_t pid;
+	int status = 0;
+
+	vv_vault_free(&t->v);
+	if ((pid = fork()) == 0)
+		_exit(audit_with_full_disk(t->dir, t->crm));
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_true(WEXITSTATUS(status) == VV_ERR_IO ||
+	    WEXITSTATUS(status) == VV_ERR_DB);
+	assert_int_equal(tl_vault_reopen(t), 0);
+	/* One read entry: the second commit's, none of the first. */
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
+	    "type = 50"), reads + 1);
+	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM clog"),
+	    entries + 1);
+	assert_int_equal(vv_compliance_sync(t->v), VV_OK);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_disk_full_during_import,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(
+		    test_disk_full_during_group_commit,
 		    tl_setup_vault, tl_teardown_vault),
 	};
 

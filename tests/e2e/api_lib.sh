@@ -10,6 +10,7 @@
 #   api_role_add NAME OPTIONS... any other role
 #   api_token VAR ROLE USER      a token in $VAR, added to ALL_TOKENS
 #   start_server NAME [OPTS...]  vipvault serve on $V: SRV, PORT, URL
+#                                (through "${SERVE_WRAP[@]}" if set)
 #   stop_server PID              SIGTERM; the exit status in SRV_RC
 #   forget_server PID            a server killed and waited for here
 #   api METHOD PATH TOKEN [CURL ARGS...]   one request: HS, OUT, HDRS
@@ -124,12 +125,14 @@ api_token() {
 
 # start_server NAME [SERVE OPTIONS...]: serves $V on a free port; SRV is
 # its pid, PORT its port, URL http://127.0.0.1:PORT; its access log is
-# $E2E_TMP/NAME.log, its stderr $E2E_TMP/NAME.err.
+# $E2E_TMP/NAME.log, its stderr $E2E_TMP/NAME.err.  A command in the
+# array SERVE_WRAP, if set, runs the server (it must exec it, so that SRV
+# is the server's pid).
 start_server() {
 	local name=$1 i
 	shift
 	rm -f "$E2E_TMP/$name.port"
-	"$VIPVAULT" --vault "$V" serve --listen 127.0.0.1:0 \
+	"${SERVE_WRAP[@]}" "$VIPVAULT" --vault "$V" serve --listen 127.0.0.1:0 \
 	    --port-file "$E2E_TMP/$name.port" \
 	    --access-log "$E2E_TMP/$name.log" "$@" \
 	    2>>"$E2E_TMP/$name.err" </dev/null &

@@ -410,6 +410,33 @@ run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$K/tls.key" -out "$K/tls.crt"
 [ "$RC" -eq 0 ] || { _show "$ERR"; fatal "openssl: a self-signed certificate"; }
 expect_exit 1 vvr serve --listen 127.0.0.1:0 --tls-cert "$K/tls.crt"
+# Files that are not a certificate and its key: refused before anything
+# listens, naming the file and the problem, never quoting the key.
+run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 1 -subj /CN=other -keyout "$K/other.key" -out "$K/other.crt"
+[ "$RC" -eq 0 ] || { _show "$ERR"; fatal "openssl: a second certificate"; }
+run openssl pkey -in "$K/tls.key" -aes256 -passout pass:secret \
+    -out "$K/locked.key"
+[ "$RC" -eq 0 ] || { _show "$ERR"; fatal "openssl: an encrypted key"; }
+printf 'not a key\n' >"$K/plain.key"
+sed '2s/./X/; 3s/./Y/' "$K/tls.key" >"$K/broken.key"
+KEYTEXT=$(sed -n 2p "$K/tls.key")
+tls_refused() {	# LABEL EXIT MESSAGE CERT KEY
+	expect_exit "$2" vvr serve --listen 127.0.0.1:0 --tls-cert "$4" \
+	    --tls-key "$5"
+	assert_contains "$ERR" "$3" "TLS refused: $1: says why"
+	assert_not_contains "$ERR" "${KEYTEXT:0:24}" "TLS refused: $1: no key text"
+	assert_not_contains "$ERR" "listening" "TLS refused: $1: never listened"
+}
+tls_refused "key not PEM" 4 "plain.key: not a PEM file" "$K/tls.crt" "$K/plain.key"
+tls_refused "damaged key" 4 "broken.key: no private key in it" "$K/tls.crt" "$K/broken.key"
+tls_refused "encrypted key" 4 "locked.key: the key has a passphrase" "$K/tls.crt" "$K/locked.key"
+tls_refused "the key of another certificate" 4 \
+    "other.key: the key does not go with the certificate" "$K/tls.crt" "$K/other.key"
+tls_refused "the key given as certificate" 4 "tls.key: no X.509 certificate" \
+    "$K/tls.key" "$K/tls.key"
+tls_refused "a missing certificate" 3 "nothere.crt: No such file" \
+    "$K/nothere.crt" "$K/tls.key"
 start_server tls --tls-cert "$K/tls.crt" --tls-key "$K/tls.key"
 TLS=$SRV
 URL=https://127.0.0.1:$PORT
