@@ -549,10 +549,15 @@ vv_lookups_find(vv_vault *v, int kind, int64_t hash, int64_t **ids,
 	size_t len, i, k = 0;
 	struct state s;
 	uint32_t bucket;
-	int r, rc;
+	int r, rc, own_txn = sqlite3_get_autocommit(v->db);
 
 	*ids = NULL;
 	*n = 0;
+	/* The width and the bucket from one snapshot: read apart, a writer
+	 * that grows the buckets in between would make a sound bucket look
+	 * damaged. */
+	if (own_txn && (r = vv_exec(v, "BEGIN")) != VV_OK)
+		return r;
 	if ((r = state_read(v, &s)) != VV_OK ||
 	    (r = vv_prepare(v, "SELECT entries FROM lookups WHERE bucket = ?",
 	    &st)) != VV_OK)
@@ -590,6 +595,8 @@ vv_lookups_find(vv_vault *v, int kind, int64_t hash, int64_t **ids,
 out:
 	free(out);
 	sqlite3_finalize(st);
+	if (own_txn)
+		(void)sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL);
 	return r;
 }
 
