@@ -376,8 +376,10 @@ bucket_apply(vv_vault *v, struct bucket_io *io, const struct op *ops,
 		}
 		*delta += want - has;
 	}
-	memcpy(io->out + len, old + oi, oldlen - oi);
-	len += oldlen - oi;
+	if (oi < oldlen) {	/* old is NULL for a new bucket */
+		memcpy(io->out + len, old + oi, oldlen - oi);
+		len += oldlen - oi;
+	}
 	/* The row is read through io->get: done with it before writing. */
 	(void)sqlite3_reset(io->get);
 	r = bucket_write(v, io, key, len);
