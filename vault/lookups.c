@@ -25,7 +25,6 @@
 #include "vault/lookups.h"
 
 #define BUCKET_AVG 256u
-#define IN_LIST_MAX 500u	/* ids in one IN (...) list */
 
 struct op {
 	uint64_t hash, id;
@@ -38,12 +37,6 @@ struct vv_lookups {
 	vv_vault *v;
 	struct op *ops;
 	size_t n, cap;
-};
-
-/* The meta state of the index, read once per flush or find. */
-struct state {
-	unsigned bits;
-	int64_t entries;
 };
 
 int
@@ -122,75 +115,10 @@ vv_lookups_remove(struct vv_lookups *l, int kind, int64_t hash, int64_t id)
 	return push(l, kind, hash, id, 0);
 }
 
-uint32_t
-vv_lookup_bucket_of(uint64_t hash, unsigned bits)
-{
-	return (uint32_t)(hash >> (64 - bits));
-}
-
-int
-vv_lookup_bucket_check(const uint8_t *blob, size_t len, uint32_t bucket,
-    unsigned bits)
-{
-	size_t i;
-
-	if (len == 0 || len % VV_LOOKUP_ENTRY != 0)
-		return VV_ERR_INTEGRITY;
-	for (i = 0; i < len; i += VV_LOOKUP_ENTRY) {
-		if (vv_lookup_bucket_of(vv_get_be64(blob + i), bits) != bucket)
-			return VV_ERR_INTEGRITY;
-		if (i > 0 && memcmp(blob + i - VV_LOOKUP_ENTRY, blob + i,
-		    VV_LOOKUP_ENTRY) >= 0)
-			return VV_ERR_INTEGRITY;
-	}
-	return VV_OK;
-}
-
-static int64_t
-row_key(int kind, uint32_t bucket)
-{
-	return (int64_t)kind << 32 | bucket;
-}
-
 /* ------------------------------------------------------------ state */
 
 static int
-meta_int(vv_vault *v, const char *key, int64_t *out)
-{
-	char *s = NULL, *end;
-	long long x;
-	int r;
-
-	if ((r = vv_meta_get(v, key, &s)) != VV_OK)
-		return r;
-	x = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || x < 0)
-		r = vv_fail(v, VV_ERR_INTEGRITY, "vault metadata '%s' is "
-		    "malformed", key);
-	else
-		*out = x;
-	free(s);
-	return r;
-}
-
-static int
-state_read(vv_vault *v, struct state *s)
-{
-	int64_t bits = 0;
-	int r;
-
-	if ((r = meta_int(v, "lookup_bits", &bits)) != VV_OK ||
-	    (r = meta_int(v, "lookup_entries", &s->entries)) != VV_OK)
-		return r;
-	if (bits < VV_LOOKUP_BITS_MIN || bits > VV_LOOKUP_BITS_MAX)
-		return vv_fail(v, VV_ERR_INTEGRITY, "vault metadata "
-		    "'lookup_bits' is out of range");
-	s->bits = (unsigned)bits;
-	return VV_OK;
-}
-
-static int
-state_write(vv_vault *v, const struct state *s)
+state_write(vv_vault *v, const struct vv_lookup_state *s)
 {
 	char num[24];
 	int r;
@@ -330,7 +258,7 @@ bucket_apply(vv_vault *v, struct bucket_io *io, const struct op *ops,
     size_t n, unsigned bits, int64_t *delta)
 {
 	uint32_t bucket = vv_lookup_bucket_of(ops[0].hash, bits);
-	int64_t key = row_key(ops[0].kind, bucket);
+	int64_t key = vv_lookup_row(ops[0].kind, bucket);
 	uint8_t e[VV_LOOKUP_ENTRY];
 	const uint8_t *old = NULL;
 	size_t oldlen = 0, oi = 0, len = 0, i, j;
@@ -417,13 +345,13 @@ io_close(struct bucket_io *io)
 	memset(io, 0, sizeof(*io));
 }
 
-static int grow(vv_vault *v, struct state *s);
+static int grow(vv_vault *v, struct vv_lookup_state *s);
 
 int
 vv_lookups_flush(vv_vault *v, struct vv_lookups *l)
 {
 	struct bucket_io io;
-	struct state s;
+	struct vv_lookup_state s;
 	int64_t delta = 0;
 	size_t i, j;
 	uint32_t b;
@@ -435,7 +363,7 @@ vv_lookups_flush(vv_vault *v, struct vv_lookups *l)
 	_Static_assert(VV_LOOKUP_BITS_MAX + 1 <= 2 * RADIX_BITS,
 	    "lookup buckets fit two radix passes");
 	memset(&io, 0, sizeof(io));
-	if ((r = state_read(v, &s)) != VV_OK || (r = io_open(v, &io)) != VV_OK)
+	if ((r = vv_lookup_state_read(v, &s)) != VV_OK || (r = io_open(v, &io)) != VV_OK)
 		goto out;
 	if ((r = sort_ops(l->ops, l->n, s.bits)) != VV_OK) {
 		r = vv_fail(v, r, "out of memory");
@@ -473,7 +401,7 @@ out:
 
 /* Every pair, in row order (kind, then hash): buckets are hash ranges. */
 static int
-read_all(vv_vault *v, const struct state *s, struct vv_lookups *all)
+read_all(vv_vault *v, const struct vv_lookup_state *s, struct vv_lookups *all)
 {
 	sqlite3_stmt *st = NULL;
 	const uint8_t *blob;
@@ -517,7 +445,7 @@ out:
 
 /* Rewrites every bucket four times narrower. */
 static int
-grow(vv_vault *v, struct state *s)
+grow(vv_vault *v, struct vv_lookup_state *s)
 {
 	struct vv_lookups *all = NULL;
 	int r;
@@ -538,124 +466,6 @@ out:
 	return r;
 }
 
-/* ------------------------------------------------------------- read */
-
-int
-vv_lookups_find(vv_vault *v, int kind, int64_t hash, int64_t **ids,
-    size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	const uint8_t *blob;
-	uint8_t want[8];
-	int64_t *out = NULL;
-	size_t len, i, k = 0;
-	struct state s;
-	uint32_t bucket;
-	int r, rc, own_txn = sqlite3_get_autocommit(v->db);
-
-	*ids = NULL;
-	*n = 0;
-	/* The width and the bucket from one snapshot: read apart, a writer
-	 * that grows the buckets in between would make a sound bucket look
-	 * damaged. */
-	if (own_txn && (r = vv_exec(v, "BEGIN")) != VV_OK)
-		return r;
-	if ((r = state_read(v, &s)) != VV_OK ||
-	    (r = vv_prepare(v, "SELECT entries FROM lookups WHERE bucket = ?",
-	    &st)) != VV_OK)
-		goto out;
-	bucket = vv_lookup_bucket_of((uint64_t)hash, s.bits);
-	(void)sqlite3_bind_int64(st, 1, row_key(kind, bucket));
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? VV_OK : vv_fail_db(v, rc,
-		    "reading the lookup index");
-		goto out;
-	}
-	blob = sqlite3_column_blob(st, 0);
-	len = (size_t)sqlite3_column_bytes(st, 0);
-	/* Checked whole, though only a few pairs are wanted: a bucket
-	 * out of order could hide a record from this lookup. */
-	if (vv_lookup_bucket_check(blob, len, bucket, s.bits) != VV_OK) {
-		r = vv_fail(v, VV_ERR_INTEGRITY, "the lookup index is damaged "
-		    "(bucket %lld)", (long long)row_key(kind, bucket));
-		goto out;
-	}
-	vv_put_be64(want, (uint64_t)hash);
-	for (i = 0; i < len; i += VV_LOOKUP_ENTRY) {
-		if (memcmp(blob + i, want, 8) != 0)
-			continue;
-		if (out == NULL && (out = calloc(len / VV_LOOKUP_ENTRY,
-		    sizeof(*out))) == NULL) {
-			r = vv_fail(v, VV_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		out[k++] = (int64_t)vv_get_be64(blob + i + 8);
-	}
-	*ids = out;
-	*n = k;
-	out = NULL;
-out:
-	free(out);
-	sqlite3_finalize(st);
-	if (own_txn)
-		(void)sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL);
-	return r;
-}
-
-/* "select WHERE r.id IN (?2, ..., ?n+1) AND r.<col> = ?1 ORDER BY
- * r.external_id"; beyond IN_LIST_MAX matches (a switchboard number shared
- * by a whole company) the ids are dropped and the table scanned. */
-static char *
-lookup_sql(const char *select, int kind, size_t n)
-{
-	const char *col = kind == VV_INDEX_PHONE ? "r.phone_idx" :
-	    "r.email_idx";
-	size_t cap = strlen(select) + 96 + 8 * (n > IN_LIST_MAX ? 0 : n), at;
-	char *sql;
-	size_t i;
-
-	if ((sql = malloc(cap)) == NULL)
-		return NULL;
-	at = (size_t)snprintf(sql, cap, "%s WHERE ", select);
-	if (n <= IN_LIST_MAX) {
-		at += (size_t)snprintf(sql + at, cap - at, "r.id IN (");
-		for (i = 0; i < n; i++)
-			at += (size_t)snprintf(sql + at, cap - at, "%s?%zu",
-			    i > 0 ? "," : "", i + 2);
-		at += (size_t)snprintf(sql + at, cap - at, ") AND ");
-	}
-	(void)snprintf(sql + at, cap - at, "%s = ?1 ORDER BY r.external_id",
-	    col);
-	return sql;
-}
-
-int
-vv_lookups_prepare(vv_vault *v, int kind, int64_t hash, const char *select,
-    sqlite3_stmt **st)
-{
-	int64_t *ids = NULL;
-	char *sql = NULL;
-	size_t n = 0, i;
-	int r;
-
-	*st = NULL;
-	if ((r = vv_lookups_find(v, kind, hash, &ids, &n)) != VV_OK)
-		goto out;
-	if ((sql = lookup_sql(select, kind, n)) == NULL) {
-		r = vv_fail(v, VV_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = vv_prepare(v, sql, st)) != VV_OK)
-		goto out;
-	(void)sqlite3_bind_int64(*st, 1, hash);
-	for (i = 0; n <= IN_LIST_MAX && i < n; i++)
-		(void)sqlite3_bind_int64(*st, (int)i + 2, ids[i]);
-out:
-	free(sql);
-	free(ids);
-	return r;
-}
-
 /* ---------------------------------------------------------- rebuild */
 
 static int
@@ -672,7 +482,7 @@ vv_lookups_rebuild(vv_vault *v)
 {
 	struct vv_lookups *l = NULL;
 	sqlite3_stmt *st = NULL;
-	struct state s;
+	struct vv_lookup_state s;
 	int r, rc;
 
 	if ((r = vv_lookups_new(v, &l)) != VV_OK)

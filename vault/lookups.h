@@ -41,6 +41,16 @@ int vv_lookups_prepare(vv_vault *v, int kind, int64_t hash,
 /* Fills the index from the records table (schema migration 5). */
 int vv_lookups_rebuild(vv_vault *v);
 
+/* The index's width (lookup_bits) and number of pairs (lookup_entries),
+ * as meta holds them; VV_ERR_INTEGRITY when malformed. */
+struct vv_lookup_state {
+	unsigned bits;
+	int64_t entries;
+};
+int vv_lookup_state_read(vv_vault *v, struct vv_lookup_state *s);
+/* A bucket's row id in the lookups table. */
+int64_t vv_lookup_row(int kind, uint32_t bucket);
+
 /* Pure helpers, exposed for the unit tests and the fuzzer. */
 /* VV_OK if blob is a well-formed bucket: whole entries, strictly
  * increasing, every hash in bucket number bucket of bits bits. */
