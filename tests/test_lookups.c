@@ -2,7 +2,8 @@
  * test_lookups.c - the blind index's buckets (vault/lookups.c) on real
  * vaults: random changes checked against a model, growth to narrower
  * buckets, damaged buckets refused, a commit with changes left unapplied
- * refused, and lookups of a phone shared by many records.
+ * refused, lookups of a phone shared by few and by many records, and a
+ * lookup made while another is being read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -352,6 +353,19 @@ test_shared_phone(void **state)
 	assert_int_equal(vv_import_csv(t->v, path, NULL, NULL, NULL), VV_OK);
 	assert_int_equal(tl_phone_count(t, t->crm, "+12125550100"), 599);
 	assert_int_equal(tl_phone_count(t, t->crm, "+12125550177"), 1);
+	/* Three records (a kept statement, its unused ids NULL) and seven
+	 * (a list of their own) on one number each. */
+	len = (size_t)snprintf(csv, cap, "external_id,name,phone,email,"
+	    "annual_spend,client_since,owner\n");
+	for (i = 0; i < 10; i++)
+		len += (size_t)snprintf(csv + len, cap - len, "W%zu,Wes %zu,"
+		    "+1 212 555 %s,w%zu@example.com,100,2024-01-01,carol\n",
+		    i, i, i < 3 ? "0103" : "0107", i);
+	assert_int_equal(tl_write_file(path, csv, len), 0);
+	assert_int_equal(vv_import_csv(t->v, path, NULL, NULL, NULL), VV_OK);
+	assert_int_equal(tl_phone_count(t, t->crm, "+12125550103"), 3);
+	assert_int_equal(tl_phone_count(t, t->crm, "+12125550107"), 7);
+	assert_int_equal(tl_phone_count(t, t->crm, "+12125550100"), 599);
 	assert_int_equal(vv_session_open(t->v, t->crm, &s), VV_OK);
 	assert_int_equal(vv_find_email(s, "z7@example.com", tl_count_record,
 	    &n), VV_OK);
@@ -359,6 +373,47 @@ test_shared_phone(void **state)
 	vv_session_free(&s);
 	free(path);
 	free(csv);
+}
+
+struct nested {
+	vv_session *s;
+	int outer, inner, r;
+};
+
+/* For each record found by one phone, a lookup of another: the kept
+ * statement is in use, so the inner lookup prepares its own. */
+static int
+nested_fn(void *arg, const vv_record *rec)
+{
+	struct nested *n = arg;
+
+	(void)rec;
+	n->outer++;
+	n->r = vv_find_phone(n->s, "+1-415-555-0101", tl_count_record,
+	    &n->inner);
+	return 0;
+}
+
+static void
+test_nested_lookups(void **state)
+{
+	struct tl_vault *t = *state;
+	struct nested n;
+	int i;
+
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(vv_session_open(t->v, t->vipdesk, &n.s), VV_OK);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(vv_find_phone(n.s, "+7 (902) 222-33-44",
+		    nested_fn, &n), VV_OK);
+		assert_int_equal(n.r, VV_OK);
+	}
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 3);
+	vv_session_free(&n.s);
+	/* And the kept statements still serve plain lookups. */
+	assert_int_equal(tl_phone_count(t, t->crm, "+1-415-555-0101"), 1);
+	assert_int_equal(t->v->lookup_busy, 0);
 }
 
 int
@@ -379,6 +434,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_with_pending_changes,
 		    tl_setup_vault, tl_teardown_vault),
 		cmocka_unit_test_setup_teardown(test_shared_phone,
+		    tl_setup_vault, tl_teardown_vault),
+		cmocka_unit_test_setup_teardown(test_nested_lookups,
 		    tl_setup_vault, tl_teardown_vault),
 	};
 

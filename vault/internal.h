@@ -88,6 +88,11 @@ struct vv_vault {
 	/* Blind-index changes made by writers and not yet applied
 	 * (lookups.c): a commit is refused while there are any. */
 	size_t lookups_pending;
+	/* Lookup statements kept prepared (lookups_read.c): lookups run on
+	 * every CRM call, and preparing was most of their time. */
+#define VV_LOOKUP_STMTS 5u
+	sqlite3_stmt *lookup_st[VV_LOOKUP_STMTS];
+	unsigned lookup_busy;	/* bit i: lookup_st[i] is handed out */
 	struct vv_domain_key dom[VV_DOM_COUNT];
 	vv_policy policy;
 	char errmsg[VV_ERRMSG_MAX];

@@ -33,11 +33,18 @@ int vv_lookups_flush(vv_vault *v, struct vv_lookups *l);
  * bucket. */
 int vv_lookups_find(vv_vault *v, int kind, int64_t hash, int64_t **ids,
     size_t *n);
-/* Prepares "select WHERE <those records> ORDER BY r.external_id": select
- * is a SELECT ... FROM records r.  The rows are also checked against the
- * hash, so a bucket pointing at another record finds nothing. */
-int vv_lookups_prepare(vv_vault *v, int kind, int64_t hash,
-    const char *select, sqlite3_stmt **st);
+/* Prepares "SELECT ... FROM records r WHERE <those records> ORDER BY
+ * r.external_id", selecting VV_RECORD_COLUMNS (VV_LOOKUP_RECORDS) or
+ * external id, owner, tier and canary (VV_LOOKUP_BRIEF).  The rows are
+ * also checked against the hash, so a bucket pointing at another record
+ * finds nothing.  The statement may be one the handle keeps: give it
+ * back with vv_lookups_release, never sqlite3_finalize. */
+enum vv_lookup_variant { VV_LOOKUP_RECORDS = 0, VV_LOOKUP_BRIEF = 1 };
+int vv_lookups_prepare(vv_vault *v, int kind, int64_t hash, int variant,
+    sqlite3_stmt **st);
+void vv_lookups_release(vv_vault *v, sqlite3_stmt *st);
+/* Finalizes the statements the handle keeps (before it closes). */
+void vv_lookups_close(vv_vault *v);
 /* Fills the index from the records table (schema migration 5). */
 int vv_lookups_rebuild(vv_vault *v);
 

@@ -281,10 +281,10 @@ find(vv_session *s, int kind, const char *normal, vv_record_fn *fn,
 	int r;
 
 	if ((r = vv_lookups_prepare(v, kind, vv_blind_index(v, kind, normal),
-	    "SELECT " VV_RECORD_COLUMNS " FROM records r", &st)) != VV_OK)
+	    VV_LOOKUP_RECORDS, &st)) != VV_OK)
 		return r;
 	r = vv_session_walk(s, st, VV_EV_RECORD_FIND, find_filter, &f);
-	sqlite3_finalize(st);
+	vv_lookups_release(v, st);
 	if (r == VV_OK && f.matched == 0)
 		r = vv_fail(v, VV_ERR_NOT_FOUND, "no record with this %s",
 		    kind == VV_INDEX_PHONE ? "phone" : "email");

@@ -188,8 +188,7 @@ vv_lookup(vv_session *s, int kind, const char *value, vv_lookup_fn *fn,
 		goto out;
 	}
 	if ((r = vv_lookups_prepare(s->v, kind, vv_blind_index(s->v, kind,
-	    normal), "SELECT r.external_id, r.owner, r.tier, r.canary FROM "
-	    "records r", &st)) != VV_OK)
+	    normal), VV_LOOKUP_BRIEF, &st)) != VV_OK)
 		goto out;
 	r = lookup_rows(s, st, masked, fn, arg, &found);
 	if (r == VV_OK && found == 0 && (r = vv_audit_miss(s,
@@ -197,7 +196,7 @@ vv_lookup(vv_session *s, int kind, const char *value, vv_lookup_fn *fn,
 		r = vv_fail(s->v, VV_ERR_NOT_FOUND, "no record with this %s",
 		    kind == VV_INDEX_PHONE ? "phone" : "email");
 out:
-	sqlite3_finalize(st);
+	vv_lookups_release(s->v, st);
 	sodium_memzero(normal, sizeof(normal));
 	sodium_memzero(masked, sizeof(masked));
 	return r;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vault/internal.h"
+#include "vault/lookups.h"
 #include "vault/clog.h"
 
 #define HSM_DIR "hsm"
@@ -40,6 +41,7 @@ vv_vault_free(vv_vault **vp)
 
 	if (vp == NULL || (v = *vp) == NULL)
 		return;
+	vv_lookups_close(v);
 	if (v->db != NULL)
 		(void)sqlite3_close_v2(v->db);
 	vv_p11_free(&v->p11);
@@ -360,6 +362,7 @@ remove_created(vv_vault *v, struct made *m)
 {
 	char label[VV_P11_LABEL_MAX], *p;
 
+	vv_lookups_close(v);
 	if (v->db != NULL) {
 		(void)sqlite3_close_v2(v->db);
 		v->db = NULL;

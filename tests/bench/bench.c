@@ -571,6 +571,9 @@ run(struct bench *b)
 		fprintf(stderr, "bench: logged reads failed\n");
 		return -1;
 	}
+	if (b->seq != NULL && bench_find(b->s, b->raw_idx, b->seq,
+	    b->ngets / 10) != 0)
+		return -1;
 	if (b->seq != NULL && bench_http(b->v, b->vdir, b->tmp, b->seq,
 	    b->ngets, (double)b->ngets / b->get_vv) != 0) {
 		fprintf(stderr, "bench: the HTTP run failed\n");

@@ -57,6 +57,11 @@ int bench_clog(const char *tmp);
 struct vv_session;
 int bench_logged_reads(struct vv_session *s, char (*seq)[ID_MAX], size_t n);
 
+/* Lookups by phone through s against raw_idx's phone index, for the
+ * phones of the records seq[0..n) names (bench_find.c). */
+int bench_find(struct vv_session *s, struct sqlite3 *raw_idx,
+    char (*seq)[ID_MAX], size_t n);
+
 /* The API under load (bench_http.c): wrk against vipvault serve on the
  * vault in vdir, reading seq[0..n); in-process gets/s for the ratio. */
 struct vv_vault;
