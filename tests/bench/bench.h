@@ -57,6 +57,11 @@ int bench_clog(const char *tmp);
 struct vv_session;
 int bench_logged_reads(struct vv_session *s, char (*seq)[ID_MAX], size_t n);
 
+/* Operations per second of the raw libsodium baselines (bench_sodium.c);
+ * -1 if one fails. */
+double bench_aead_rate(void);
+double bench_seal_rate(void);
+
 /* Lookups by phone through s against raw_idx's phone index, for the
  * phones of the records seq[0..n) names (bench_find.c). */
 int bench_find(struct vv_session *s, struct sqlite3 *raw_idx,
