@@ -23,12 +23,40 @@
 #include "testlib.h"
 #include "vault/internal.h"
 
+/* In a child: files may not grow past size bytes (the soft limit only,
+ * so that it can be raised again); SIGXFSZ is ignored, so a write fails
+ * with EFBIG as on a full disk.  0, or -1 if the limit cannot be set. */
+static int
+cap_file_size(rlim_t size)
+{
+	struct rlimit rl;
+
+	(void)signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+		return -1;
+	rl.rlim_cur = size;
+	return setrlimit(RLIMIT_FSIZE, &rl);
+}
+
+/* In the parent: the child ended with a file error (or the database's
+ * report of it), never success. */
+static void
+expect_file_error(pid_t pid)
+{
+	int status = 0;
+
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_true(WEXITSTATUS(status) == VV_ERR_IO ||
+	    WEXITSTATUS(status) == VV_ERR_DB);
+}
+
 /* Runs in a child: imports the 10k sample with file writes capped just
  * above the current database size.  Exit status: the vv_err. */
 static int
 import_with_full_disk(const char *dir)
 {
-	struct rlimit rl;
 	struct stat st;
 	vv_vault *v = NULL;
 	char msg[256], *db;
@@ -40,9 +68,7 @@ import_with_full_disk(const char *dir)
 	if ((db = tl_join(dir, "vault.db")) == NULL || stat(db, &st) != 0)
 		return 101;
 	free(db);
-	(void)signal(SIGXFSZ, SIG_IGN);
-	rl.rlim_cur = rl.rlim_max = (rlim_t)st.st_size + 65536;
-	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+	if (cap_file_size((rlim_t)st.st_size + 65536) != 0)
 		return 102;
 	r = vv_import_csv(v, "tests/data/clients-10k.csv", NULL, NULL, NULL);
 	if (r != VV_OK)
@@ -57,17 +83,11 @@ test_disk_full_during_import(void **state)
 	struct tl_vault *t = *state;
 	vv_record *r = NULL;
 	pid_t pid;
-	int status = 0;
 
 	vv_vault_free(&t->v);	/* the child opens its own handle */
 	if ((pid = fork()) == 0)
 		_exit(import_with_full_disk(t->dir));
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	/* A file error (or the database's report of it), never success. */
-	assert_true(WEXITSTATUS(status) == VV_ERR_IO ||
-	    WEXITSTATUS(status) == VV_ERR_DB);
+	expect_file_error(pid);
 	/* Nothing of the import landed and the vault still works. */
 	assert_int_equal(tl_vault_reopen(t), 0);
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM records"), 5);
@@ -85,7 +105,6 @@ test_disk_full_during_import(void **state)
 static int
 audit_with_full_disk(const char *dir, const char *token)
 {
-	struct rlimit rl;
 	vv_session *s = NULL;
 	vv_record *rec = NULL;
 	vv_audit *a = NULL;
@@ -100,18 +119,13 @@ audit_with_full_disk(const char *dir, const char *token)
 	    vv_session_take_audit(s, &a) != VV_OK || a == NULL)
 		return 99;
 	vv_record_free(&rec);
-	(void)signal(SIGXFSZ, SIG_IGN);
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
-		return 98;
-	rl.rlim_cur = 0;
-	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+	if (cap_file_size(0) != 0)
 		return 98;
 	r = vv_audit_commit(v, &a, 1);
 	if (r != VV_OK)
 		fprintf(stderr, "child: %s\n", vv_vault_errmsg(v));
 	/* Room again: the same entries commit now. */
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+	if (cap_file_size(RLIM_INFINITY) != 0)
 		return 98;
 	again = vv_audit_commit(v, &a, 1);
 	vv_audit_free(&a);
@@ -129,16 +143,11 @@ test_disk_full_during_group_commit(void **state)
 	long long reads = tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
 	    "type = 50"), entries = tl_sql_int(t, "SELECT count(*) FROM clog");
 	pid_t pid;
-	int status = 0;
 
 	vv_vault_free(&t->v);
 	if ((pid = fork()) == 0)
 		_exit(audit_with_full_disk(t->dir, t->crm));
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_true(WEXITSTATUS(status) == VV_ERR_IO ||
-	    WEXITSTATUS(status) == VV_ERR_DB);
+	expect_file_error(pid);
 	assert_int_equal(tl_vault_reopen(t), 0);
 	/* One read entry: the second commit's, none of the first. */
 	assert_int_equal(tl_sql_int(t, "SELECT count(*) FROM clog WHERE "
