@@ -257,7 +257,6 @@ test_bucket_out_of_order(void **state)
 	    "(5, x'0140000000000000000000000000000201400000000000000000000000"
 	    "000001')"), 0);
 	assert_int_equal(vv_session_open(t->v, t->vipdesk, &s), VV_OK);
-	assert_int_equal(has_id(t->v, VV_INDEX_PHONE, 0, 0), 0);
 	{
 		int64_t *ids = NULL;
 		size_t n = 0;

@@ -15,6 +15,7 @@
 #   forget_server PID            a server killed and waited for here
 #   api METHOD PATH TOKEN [CURL ARGS...]   one request: HS, OUT, HDRS
 #   j EXPR..., expect_status, expect_error, header NAME, tid TOKEN
+#   all_pages FILE MAX QUERY TOKEN   every page of GET /v1/clients?QUERY
 #   put_body OWNER NAME PHONE NOTES, PUTH: a PUT's JSON body and header
 #   check_access_log FILE MIN LABEL        no client data, no secrets
 #   api_finish                   no server's stderr holds a token secret;
@@ -235,6 +236,21 @@ header() {
 tid() {
 	local t=${1#vv_}
 	printf '%s' "${t%%_*}"
+}
+
+# all_pages FILE MAX QUERY TOKEN: GET /v1/clients?QUERY, then each next
+# page by its cursor, at most MAX pages, one JSON body per line of FILE;
+# stops at the last page or the first status other than 200 (HS is it).
+all_pages() {
+	local file=$1 max=$2 query=$3 token=$4 cursor= pages
+	: >"$file"
+	for ((pages = 1; pages <= max; pages++)); do
+		api GET "/v1/clients?$query${cursor:+&cursor=$cursor}" "$token"
+		[ "$HS" = 200 ] || break
+		printf '%s\n' "$OUT" >>"$file"
+		cursor=$(j 'd["next_cursor"] or ""')
+		[ -n "$cursor" ] || break
+	done
 }
 
 # put_body OWNER NAME PHONE NOTES: a PUT's body with every member; PUTH

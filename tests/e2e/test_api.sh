@@ -63,15 +63,7 @@ assert_eq "${J[0]:-}|${J[1]:-}|${J[2]:-}|${J[3]:-}" \
     "elena|$E0_E164|$E0_EMAIL|[]" "analyst: elena's record in full"
 
 # ---- a page of alice's VIP records, followed to the end
-: >"$E2E_TMP/vip-pages.jsonl"
-cursor=
-for ((pages = 1; pages <= 50; pages++)); do
-	api GET "/v1/clients?tier=vip&limit=20${cursor:+&cursor=$cursor}" "$SALES"
-	[ "$HS" = 200 ] || break
-	printf '%s\n' "$OUT" >>"$E2E_TMP/vip-pages.jsonl"
-	cursor=$(j 'd["next_cursor"] or ""')
-	[ -n "$cursor" ] || break
-done
+all_pages "$E2E_TMP/vip-pages.jsonl" 50 "tier=vip&limit=20" "$SALES"
 expect_status 200 "list: every page of alice's VIP records"
 mapfile -t J < <(python3 - "$E2E_TMP/vip-pages.jsonl" <<'EOF'
 import json, sys

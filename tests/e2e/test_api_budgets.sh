@@ -213,15 +213,7 @@ CANARY_PHONE=${J[2]:-none}
 CANARY_EMAIL=${J[3]:-none}
 CANARY0=${J[4]:-none}
 
-: >"$E2E_TMP/alice-pages.jsonl"
-cursor=
-for ((pages = 1; pages <= 60; pages++)); do
-	api GET "/v1/clients?limit=100${cursor:+&cursor=$cursor}" "$SALESFREE"
-	[ "$HS" = 200 ] || break
-	printf '%s\n' "$OUT" >>"$E2E_TMP/alice-pages.jsonl"
-	cursor=$(j 'd["next_cursor"] or ""')
-	[ -n "$cursor" ] || break
-done
+all_pages "$E2E_TMP/alice-pages.jsonl" 60 "limit=100" "$SALESFREE"
 expect_status 200 "salesfree (alice): every page of alice's records"
 mapfile -t J < <(python3 - "$E2E_TMP/alice-pages.jsonl" "$CANARY_JSON" \
     "$RECORD_KEYS" "${ALICE_IDS[@]}" <<'EOF'
